@@ -1,0 +1,275 @@
+"""Replies from recipients: YES and START opt in, STOP opts out, HELP gets the help text."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sms_consent.domain import messages
+from sms_consent.domain.clock import Clock
+from sms_consent.domain.keywords import ReplyIntent, classify_reply
+from sms_consent.domain.model import (
+    Cause,
+    Company,
+    Consent,
+    ConsentStatus,
+    InboundSms,
+    LedgerAction,
+    LedgerEntry,
+)
+from sms_consent.domain.opt_in import publish_quietly
+from sms_consent.domain.phone import mask_phone, normalize_phone
+from sms_consent.domain.ports import (
+    ConsentChange,
+    ConsentRepository,
+    DirectoryRepository,
+    DomainEvent,
+    DuplicateChange,
+    EventPublisher,
+    OutboundSms,
+    SmsSender,
+    StaleConsent,
+    Telemetry,
+)
+from sms_consent.errors import InvalidPhoneNumber, MalformedEvent, PermanentSendFailure, TransientError
+
+logger = logging.getLogger(__name__)
+
+
+class TransientConsentRace(TransientError):
+    """Two replies from one phone were applied at the same moment; the retry re-reads the consents."""
+
+
+class ReplyResult(StrEnum):
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+    HELP_SENT = "help_sent"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+@dataclass
+class InboundOutcome:
+    intent: ReplyIntent
+    result: ReplyResult
+    company_ids: list[str] = field(default_factory=list)
+    reply_text: str | None = None
+
+
+class InboundService:
+    """Apply a recipient's reply to the consents it concerns, then answer it with at most one text.
+
+    A reply is matched to the companies that texted the phone from the number it was sent to. An
+    opt-out applies to all of them; an opt-in is credited to the company whose request it answers.
+    The consent change, its ledger entry and the inbound message id are written in one transaction,
+    so a redelivered message changes nothing the second time.
+    """
+
+    def __init__(
+        self,
+        directory: DirectoryRepository,
+        consents: ConsentRepository,
+        sender: SmsSender,
+        publisher: EventPublisher,
+        clock: Clock,
+        telemetry: Telemetry,
+        default_region: str,
+    ) -> None:
+        self._directory = directory
+        self._consents = consents
+        self._sender = sender
+        self._publisher = publisher
+        self._clock = clock
+        self._telemetry = telemetry
+        self._default_region = default_region
+
+    def handle(self, sms: InboundSms) -> InboundOutcome:
+        try:
+            phone = normalize_phone(sms.from_number, self._default_region, "originationNumber")
+            our_number = normalize_phone(sms.to_number, self._default_region, "destinationNumber")
+        except InvalidPhoneNumber as error:
+            raise MalformedEvent(f"inbound SMS has an invalid number: {error.message}") from None
+        intent = classify_reply(sms.body)
+        senders = [c for c in self._consents.consents_for_phone(phone) if c.origination_number == our_number]
+        log_fields = {"phone": mask_phone(phone), "intent": intent.value, "inbound_message_id": sms.inbound_message_id}
+
+        if intent is ReplyIntent.OPT_OUT:
+            outcome = self._opt_out(sms, phone, our_number, senders)
+        elif intent is ReplyIntent.OPT_IN:
+            outcome = self._opt_in(sms, phone, our_number, senders)
+        elif intent is ReplyIntent.HELP:
+            outcome = self._help(sms, phone, our_number, senders)
+        else:
+            self._telemetry.count("ReplyIgnored")
+            outcome = InboundOutcome(intent, ReplyResult.IGNORED)
+        logger.info("Inbound SMS handled", extra={**log_fields, "result": outcome.result.value, "company_ids": outcome.company_ids})
+        return outcome
+
+    # Intents --------------------------------------------------------------------------------------
+
+    def _opt_out(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
+        targets = [consent for consent in senders if consent.status is not ConsentStatus.OPTED_OUT]
+        if not self._apply(sms, targets, ConsentStatus.OPTED_OUT, LedgerAction.OPTED_OUT, phone, our_number):
+            return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.DUPLICATE)
+        changed = [consent.company_id for consent in targets]
+        for company_id in changed:
+            self._telemetry.count("OptedOut")
+            self._event("Opted Out", company_id, phone)
+        if not senders:
+            self._telemetry.count("ReplyFromUnknownPhone")
+            return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.IGNORED)
+        companies = [self._company(consent.company_id) for consent in senders]
+        text = messages.opted_out_confirmation(companies)
+        self._reply(sms, phone, our_number, text, senders[0].company_id, "opt_out_confirmation")
+        return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.OPTED_OUT, changed, text)
+
+    def _opt_in(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
+        targets = self._opt_in_targets(sms, senders)
+        if not self._apply(sms, targets, ConsentStatus.OPTED_IN, LedgerAction.OPTED_IN, phone, our_number):
+            return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.DUPLICATE)
+        if not targets:
+            # A YES with no pending request changes nothing; the help text says what to do.
+            text = self._help_text_for(senders, sms)
+            credited = self._credited(sms, senders)
+            self._reply(sms, phone, our_number, text, credited.company_id if credited else "", "help")
+            self._telemetry.count("ReplyWithoutPendingRequest")
+            return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.HELP_SENT, reply_text=text)
+        changed = [consent.company_id for consent in targets]
+        for company_id in changed:
+            self._telemetry.count("OptInConfirmed")
+            self._event("Opt-In Confirmed", company_id, phone)
+        text = messages.opted_in_confirmation(self._company(changed[0]))
+        self._reply(sms, phone, our_number, text, changed[0], "opt_in_confirmation")
+        return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.OPTED_IN, changed, text)
+
+    def _help(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
+        if not self._apply(sms, [], ConsentStatus.PENDING, LedgerAction.HELP_SENT, phone, our_number):
+            return InboundOutcome(ReplyIntent.HELP, ReplyResult.DUPLICATE)
+        text = self._help_text_for(senders, sms)
+        credited = self._credited(sms, senders)
+        self._reply(sms, phone, our_number, text, credited.company_id if credited else "", "help")
+        self._telemetry.count("HelpSent")
+        return InboundOutcome(ReplyIntent.HELP, ReplyResult.HELP_SENT, [credited.company_id] if credited else [], text)
+
+    # Matching -------------------------------------------------------------------------------------
+
+    def _opt_in_targets(self, sms: InboundSms, senders: list[Consent]) -> list[Consent]:
+        """Find the consents a YES or START is credited to.
+
+        First the company whose request the reply answers (``previousPublishedMessageId``), then
+        the most recent pending request to the phone from this number. Failing both, a phone that
+        opted out re-subscribes to every company it opted out of from this number, because its
+        STOP applied to all of them.
+        """
+        answerable = [c for c in senders if c.status in (ConsentStatus.PENDING, ConsentStatus.OPTED_OUT)]
+        if sms.previous_published_message_id:
+            message = self._consents.find_outbound_message(sms.previous_published_message_id)
+            if message is not None:
+                for consent in answerable:
+                    if consent.company_id == message.company_id:
+                        return [consent]
+        pending = [c for c in senders if c.status is ConsentStatus.PENDING]
+        if pending:
+            return [max(pending, key=lambda c: (c.requested_at is not None, c.requested_at))]
+        return [c for c in senders if c.status is ConsentStatus.OPTED_OUT]
+
+    def _credited(self, sms: InboundSms, senders: list[Consent]) -> Company | None:
+        if sms.previous_published_message_id:
+            message = self._consents.find_outbound_message(sms.previous_published_message_id)
+            if message is not None and any(c.company_id == message.company_id for c in senders):
+                return self._company(message.company_id)
+        if not senders:
+            return None
+        latest = max(senders, key=lambda c: (c.updated_at is not None, c.updated_at))
+        return self._company(latest.company_id)
+
+    def _help_text_for(self, senders: list[Consent], sms: InboundSms) -> str:
+        company = self._credited(sms, senders)
+        if company is None:
+            return messages.NO_PENDING_REQUEST_HELP
+        return messages.help_text(company)
+
+    # Writes ---------------------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        sms: InboundSms,
+        targets: list[Consent],
+        status: ConsentStatus,
+        action: LedgerAction,
+        phone: str,
+        our_number: str,
+    ) -> bool:
+        """Change ``targets`` to ``status`` and mark the message handled, in one transaction.
+
+        Returns False when the message was handled before (a redelivery): nothing is written then,
+        and the caller sends no text.
+        """
+        now = self._clock.now()
+        changes = [
+            ConsentChange(
+                consent=consent.with_status(status, now),
+                ledger_entry=LedgerEntry(
+                    company_id=consent.company_id,
+                    phone=phone,
+                    recorded_at=now,
+                    entry_id=uuid.uuid4().hex,
+                    action=action,
+                    status_after=status,
+                    cause=Cause.RECIPIENT_REPLY,
+                    direction="inbound",
+                    text=sms.body,
+                    message_id=sms.inbound_message_id,
+                    origination_number=phone,
+                    destination_number=our_number,
+                ),
+                expected_status=consent.status,
+            )
+            for consent in targets
+        ]
+        try:
+            self._consents.apply_changes(changes, dedupe_key=sms.inbound_message_id)
+        except DuplicateChange:
+            self._telemetry.count("InboundDuplicateDropped")
+            return False
+        except StaleConsent:
+            # A concurrent reply changed one of the consents; retrying re-reads them.
+            raise TransientConsentRace("a consent changed while the reply was applied; retry") from None
+        return True
+
+    def _reply(self, sms: InboundSms, phone: str, our_number: str, text: str, company_id: str, kind: str) -> None:
+        try:
+            self._sender.send(
+                OutboundSms(
+                    destination=phone,
+                    body=text,
+                    company_id=company_id,
+                    kind=kind,
+                    reference_id=sms.inbound_message_id,
+                    origination_identity=our_number,
+                )
+            )
+        except PermanentSendFailure as error:
+            # The consent change stands; a confirmation the provider refuses is not worth a retry.
+            self._telemetry.count("ReplySendFailed")
+            logger.warning("Reply text rejected", extra={"phone": mask_phone(phone), "kind": kind, "error": type(error).__name__})
+
+    def _event(self, detail_type: str, company_id: str, phone: str) -> None:
+        publish_quietly(
+            self._publisher,
+            self._telemetry,
+            DomainEvent(
+                detail_type,
+                {
+                    "company_id": company_id,
+                    "phone": phone,
+                    "cause": Cause.RECIPIENT_REPLY.value,
+                    "at": self._clock.now().isoformat(),
+                },
+            ),
+        )
+
+    def _company(self, company_id: str) -> Company:
+        return self._directory.get_company(company_id) or Company(company_id)

@@ -1,0 +1,44 @@
+"""The texts the service sends. Each names the company, so the recipient knows who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sms_consent.domain.model import Company
+from sms_consent.domain.segments import to_gsm_friendly
+
+# With a company name of up to 40 characters the request fits one GSM-7 segment (160 characters).
+OPT_IN_REQUEST = (
+    "{company}: Reply YES to receive texts about your real estate deal, STOP to opt out, "
+    "HELP for help. Msg&data rates may apply."
+)
+HELP = (
+    "{company}: texts about your real estate deal. Reply STOP to opt out, YES to opt in. "
+    "{support}Msg&data rates may apply."
+)
+OPTED_IN = "{company}: You are subscribed to texts about your real estate deal. Reply STOP to opt out, HELP for help."
+OPTED_OUT = "You are unsubscribed from {companies} and will get no more texts. Reply START to resubscribe."
+NO_PENDING_REQUEST_HELP = "No opt-in request is pending for this number. Reply STOP to opt out, HELP for help."
+
+
+def sender_name(company: Company) -> str:
+    """Return the company name as texts show it: GSM-7 lookalikes for curly quotes and odd spaces."""
+    return to_gsm_friendly(company.display_name).strip()
+
+
+def opt_in_request(company: Company) -> str:
+    return OPT_IN_REQUEST.format(company=sender_name(company))
+
+
+def help_text(company: Company) -> str:
+    support = f"Help: {to_gsm_friendly(company.support_contact)}. " if company.support_contact else ""
+    return HELP.format(company=sender_name(company), support=support)
+
+
+def opted_in_confirmation(company: Company) -> str:
+    return OPTED_IN.format(company=sender_name(company))
+
+
+def opted_out_confirmation(companies: Sequence[Company]) -> str:
+    names = ", ".join(sender_name(company) for company in companies) or "these texts"
+    return OPTED_OUT.format(companies=names)
