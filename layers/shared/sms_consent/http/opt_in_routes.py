@@ -16,6 +16,6 @@ router = APIGatewayHttpRouter()
     "/contacts/<contact_id>/opt-in-requests",
     summary="Send an opt-in request now (202), or say why not (409, 422, 429)",
 )
-def request_opt_in(contact_id: str) -> Response:
+def request_opt_in(contact_id: str):
     outcome = get_container().opt_in.request_for_contact(company_id_of(router), contact_id, request_id_of(router))
     return json_body(presenters.opt_in_outcome(outcome), status=202)
