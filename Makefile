@@ -48,6 +48,7 @@ bench: venv
 
 openapi: venv
 	$(PY) tools/openapi.py --write
+	$(PY) tools/event_schemas.py --write
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-sam .pytest_cache .ruff_cache .aws-sam

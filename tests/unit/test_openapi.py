@@ -40,3 +40,11 @@ def test_openapi_lists_every_template_route():
     documented = {(method, path) for path, methods in paths.items() for method in methods}
 
     assert routes == documented
+
+
+def test_event_schemas_are_current():
+    spec = importlib.util.spec_from_file_location("event_schemas_tool", ROOT / "tools" / "event_schemas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, text in module.render().items():
+        assert (ROOT / "schemas" / "events" / name).read_text() == text, f"{name} is stale; run tools/event_schemas.py --write"

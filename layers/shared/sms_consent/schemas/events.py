@@ -46,3 +46,45 @@ class InboundSmsMessage(BaseModel):
     inbound_message_id: str = Field(alias="inboundMessageId", min_length=1, max_length=200)
     message_keyword: str | None = Field(default=None, alias="messageKeyword")
     previous_published_message_id: str | None = Field(default=None, alias="previousPublishedMessageId")
+
+
+class OptInRequested(_Detail):
+    """An opt-in request text went out."""
+
+    phone: str
+    contact_ids: list[str]
+    cause: str
+    message_id: str
+    requested_at: str
+    next_request_at: str
+
+
+class ConsentChanged(_Detail):
+    """A phone's consent changed (``Opt-In Confirmed`` or ``Opted Out``)."""
+
+    phone: str
+    cause: str
+    at: str
+
+
+class SmsTaskSent(_Detail):
+    """A task's message went to its opted-in recipients."""
+
+    property_id: str
+    task_id: str
+    sent_to_contact_ids: list[str]
+    skipped_contact_ids: list[str]
+    sent_at: str
+
+
+# Every detail-type on the application's bus, with the model of its detail.
+BUS_EVENTS: dict[str, type[BaseModel]] = {
+    "Tasks Launched": TasksLaunched,
+    "Party Added": PartyAdded,
+    "Recipient Added": RecipientAdded,
+    "Contact Updated": ContactUpdated,
+    "Opt-In Requested": OptInRequested,
+    "Opt-In Confirmed": ConsentChanged,
+    "Opted Out": ConsentChanged,
+    "SMS Task Sent": SmsTaskSent,
+}
