@@ -6,13 +6,41 @@ and a test over the whole suite checks every captured line.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+
+class LazyXrayProvider:
+    """The X-Ray recorder, imported on first use instead of at import time.
+
+    Importing the X-Ray SDK loads botocore and takes about 200 ms, more than half of a function's
+    import budget. Deferring it moves that cost to the first traced call, and skips it entirely
+    where nothing is traced. botocore is patched then, so AWS calls still get subsegments.
+    """
+
+    def __init__(self) -> None:
+        self._recorder: Any = None
+
+    def _load(self) -> Any:
+        if self._recorder is None:
+            from aws_xray_sdk.core import patch, xray_recorder
+
+            # Send subsegments as they close, as Powertools does for its own X-Ray provider.
+            xray_recorder.configure(streaming_threshold=0)
+            patch(["botocore"])
+            self._recorder = xray_recorder
+        return self._recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = Tracer(provider=LazyXrayProvider(), auto_patch=False)
 
 # The domain logs through the standard library; give those records the same JSON format.
 copy_config_to_registered_loggers(source_logger=logger, include={"sms_consent"})
