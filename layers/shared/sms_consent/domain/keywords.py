@@ -5,8 +5,8 @@ whitespace and surrounding punctuation), then matched against keyword and phrase
 
 The rules lean toward opting out. Ignoring a revocation means texting someone who
 withdrew consent, a compliance violation, while a wrongly honored revocation costs
-the recipient one START reply. For the same reason a reply is read as consent only
-when it contains no opt-out signal.
+the recipient one START reply. For the same reason a reply that mixes consent with
+an opt-out word ("yes stop") is read as an opt-out.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class ReplyIntent(StrEnum):
     UNKNOWN = "unknown"
 
 
-# Keywords that opt out when they are the whole reply or its first word. "td" and
-# "arret" are the short code and French keywords that Canadian carriers honor.
+# Keywords that opt out when they are the whole reply or its first word. "arret" and
+# "arrêt" are the French form of STOP.
 OPT_OUT_KEYWORDS = frozenset(
     {
         "stop",
@@ -96,7 +96,8 @@ _REVOCATION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # "don't text me", "do not text me anymore", "never contact this number"
         rf"\b(?:don't|dont|do not|never)\s+(?:ever\s+)?{_CONTACT_VERBS}\s+{_OBJECTS}\b",
         # "don't send me any more texts"
-        rf"\b(?:don't|dont|do not)\s+send\s+(?:me|us)\b(?:\s+(?:any|more|these|your|the|anymore)){{0,3}}\s+{_MESSAGES}\b",
+        r"\b(?:don't|dont|do not)\s+send\s+(?:me|us)\b"
+        rf"(?:\s+(?:any|more|these|your|the|anymore)){{0,3}}\s+{_MESSAGES}\b",
         # "I don't want these texts", "no longer want to receive messages"
         r"\b(?:don't|dont|do not|no longer)\s+(?:want|wish|need)"
         r"(?:\s+(?:to|receive|get|any|more|of|these|your|the|this|those|be))*"
@@ -142,12 +143,15 @@ _CLAUSE_BREAK = re.compile(r"[.!?;,:]")
 def normalize_reply(text: str) -> str:
     """Normalize an SMS reply for keyword matching.
 
-    Applies Unicode NFKC (fullwidth and styled letters become plain ones, and
-    non-breaking spaces become spaces), drops format characters (category Cf: zero-width
-    spaces and joiners, byte-order marks, soft hyphens) and emoji variation selectors,
-    turns apostrophe lookalikes into ``'`` and dashes into ``-``, casefolds, collapses
-    whitespace to single spaces, and trims whitespace, punctuation and symbols (emoji
-    included) from both ends.
+    The steps, in order:
+
+    - Unicode NFKC, so fullwidth and styled letters become plain ones and
+      non-breaking spaces become spaces.
+    - Drop format characters (category Cf: zero-width spaces and joiners, byte-order
+      marks, soft hyphens) and emoji variation selectors.
+    - Turn apostrophe lookalikes into ``'`` and dashes into ``-``, then casefold.
+    - Collapse whitespace to single spaces.
+    - Trim whitespace, punctuation and symbols (emoji included) from both ends.
 
     Parameters
     ----------
@@ -178,11 +182,15 @@ def classify_reply(text: str) -> ReplyIntent:
 
     The rules apply in this order:
 
-    1. OPT_OUT when the first word is an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE,
-       CANCEL, END, QUIT, REVOKE, OPTOUT, OPT-OUT, OPT OUT, REMOVE, ARRET, TD), when
-       courtesy words precede one ("please stop", "ok cancel"), or when the reply
-       contains a plain-language revocation ("please stop texting me", "wrong number",
-       "take me off your list").
+    1. OPT_OUT when any of these holds:
+
+       - The first word is an opt-out keyword: STOP, STOPALL, UNSUBSCRIBE, CANCEL,
+         END, QUIT, REVOKE, OPTOUT, OPT-OUT, OPT OUT, REMOVE, ARRET or TD.
+       - Courtesy words such as "please" or "ok" precede STOP, STOPALL, UNSUBSCRIBE,
+         REVOKE, OPTOUT, OPT-OUT, OPT OUT or ARRET ("please stop"), or precede any
+         other opt-out keyword that ends the reply ("ok cancel").
+       - The reply contains a plain-language revocation ("please stop texting me",
+         "wrong number", "take me off your list").
     2. OPT_IN when the first word is YES, START or UNSTOP, or the whole reply is Y.
     3. HELP when the first word is HELP or INFO.
     4. UNKNOWN otherwise, including empty replies.

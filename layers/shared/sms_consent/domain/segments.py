@@ -32,7 +32,9 @@ UCS2_MULTIPART_UNITS: Final = 67
 
 # The 128 characters of the GSM 03.38 default alphabet, in code order. Code 0x1B is
 # the escape to the extension table and has no character of its own, so it is left
-# out. Code 0x09 is the capital C with cedilla, as the standard defines it.
+# out. Code 0x09 is the capital C with cedilla, as the ETSI standard defines it.
+# Unicode's GSM0338.TXT maps it to the small ç instead, so ç is treated as outside
+# GSM-7 here, and to_gsm_friendly writes it as c.
 _GSM7_BASIC: Final = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅå"
     "ΔΦΓΛΩΠΨΣΘΞ_ÆæßÉ"
