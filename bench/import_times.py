@@ -38,7 +38,9 @@ _ENV = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION
 
 
 def _run(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_ENV).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_ENV
+    ).stdout.strip()
 
 
 def _wall_ms(code: str) -> float:

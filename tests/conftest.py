@@ -29,7 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _audit_new_loggers():
     yield
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger) and (name.startswith("sms_consent") or name.startswith("sms-consent")):
+        if isinstance(logger, logging.Logger) and (
+            name.startswith("sms_consent") or name.startswith("sms-consent")
+        ):
             _attach(logger)
 
 
@@ -38,7 +40,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"{len(found)} log lines carry a phone number or a message body, for example:", red=True)
+            reporter.write_line(
+                f"{len(found)} log lines carry a phone number or a message body, for example:", red=True
+            )
             for line in found[:5]:
                 reporter.write_line(f"  {line[:300]}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

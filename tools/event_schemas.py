@@ -1,7 +1,7 @@
 """Write the JSON schema of every event on the application's bus to schemas/events/.
 
-    python tools/event_schemas.py           check that the committed schemas are current
-    python tools/event_schemas.py --write   rewrite them
+python tools/event_schemas.py           check that the committed schemas are current
+python tools/event_schemas.py --write   rewrite them
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def render() -> dict[str, str]:
         schema = model.model_json_schema()
         schema["title"] = detail_type
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["description"] = f"detail of '{detail_type}' events (source sms-consent.api). {model.__doc__ or ''}".strip()
+        schema["description"] = (
+            f"detail of '{detail_type}' events (source sms-consent.api). {model.__doc__ or ''}".strip()
+        )
         name = detail_type.lower().replace(" ", "-") + ".json"
         rendered[name] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return rendered
@@ -42,7 +44,11 @@ def main() -> int:
             (SCHEMA_DIR / name).write_text(text)
         print(f"wrote {len(rendered)} schemas to {SCHEMA_DIR.relative_to(ROOT)}")
         return 0
-    stale = [name for name, text in rendered.items() if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text]
+    stale = [
+        name
+        for name, text in rendered.items()
+        if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text
+    ]
     if stale:
         print(f"stale event schemas: {', '.join(stale)}; run python tools/event_schemas.py --write")
         return 1

@@ -1,7 +1,7 @@
 """Generate the HTTP API's OpenAPI document from the routes.
 
-    python tools/openapi.py           print the document
-    python tools/openapi.py --write   rewrite openapi.json (commit it; a test fails when it drifts)
+python tools/openapi.py           print the document
+python tools/openapi.py --write   rewrite openapi.json (commit it; a test fails when it drifts)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ OPENAPI_FILE = ROOT / "openapi.json"
 def render() -> str:
     """Return the OpenAPI document as stable, indented JSON."""
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
     from sms_consent.http.resolvers import openapi_resolver
 
     document = openapi_resolver().get_openapi_json_schema(

@@ -1,7 +1,6 @@
 """Entry point of the HTTP API function (companies, contacts, properties, SMS tasks)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.http.resolvers import api_resolver
 from sms_consent.observability import logger, metrics, tracer
 

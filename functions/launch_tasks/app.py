@@ -1,7 +1,6 @@
 """Entry point of the launch-tasks function (EventBridge rule on Tasks Launched)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.event_handlers import handle_tasks_launched
 from sms_consent.observability import logger, metrics, tracer
 

@@ -1,7 +1,6 @@
 """Entry point of the party-added function (Party Added, Recipient Added, Contact Updated)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.event_handlers import handle_party_events
 from sms_consent.observability import logger, metrics, tracer
 

@@ -1,7 +1,6 @@
 """Entry point of the function that releases texts deferred by quiet hours (every 5 minutes)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.event_handlers import handle_release_scheduled
 from sms_consent.observability import logger, metrics, tracer
 

@@ -1,7 +1,6 @@
 """Entry point of the Request Opt-In function (POST /contacts/{contact_id}/opt-in-requests)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.http.resolvers import request_opt_in_resolver
 from sms_consent.observability import logger, metrics, tracer
 

@@ -1,7 +1,6 @@
 """Entry point of the daily reader of the provider's opt-out list."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from sms_consent.event_handlers import handle_sync_opt_outs
 from sms_consent.observability import logger, metrics, tracer
 

@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-
 from sms_consent import container
 from sms_consent.domain.clock import ManualClock
 from sms_consent.domain.model import (
+    Cause,
     Company,
     Consent,
     ConsentStatus,
@@ -26,9 +26,9 @@ from sms_consent.domain.model import (
     Party,
     Property,
     ScheduledSend,
-    Cause,
     SmsTask,
 )
+
 from tests.fakes import FakeSmsSender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,9 @@ def load_event(name: str) -> dict:
 
 
 def handler(function: str):
-    spec = importlib.util.spec_from_file_location(f"function_{function}", ROOT / "functions" / function / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        f"function_{function}", ROOT / "functions" / function / "app.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.lambda_handler
@@ -83,7 +85,9 @@ def world(tables, monkeypatch):
     container.reset()
 
 
-def add_contact(world, contact_id: str = CONTACT_ID, phone: str | None = PHONE, sms_enabled: bool = True) -> None:
+def add_contact(
+    world, contact_id: str = CONTACT_ID, phone: str | None = PHONE, sms_enabled: bool = True
+) -> None:
     world.container.directory_repository.create_contact(
         Contact(COMPANY, contact_id, "Dana Buyer", phone, sms_enabled, NOW, NOW)
     )
@@ -96,7 +100,9 @@ def add_property(world, parties: list[Party], launched: bool = True, manual: lis
         property_id=PROPERTY_ID,
         address="12 Harbor Way",
         parties=parties,
-        sms_tasks=[SmsTask(TASK_ID, "Closing reminder", "Closing is on Friday.", ["buyer", "seller"], manual or [])],
+        sms_tasks=[
+            SmsTask(TASK_ID, "Closing reminder", "Closing is on Friday.", ["buyer", "seller"], manual or [])
+        ],
         created_at=NOW,
         launched_at=NOW if launched else None,
     )
@@ -246,11 +252,22 @@ def test_contact_updated_event_requests_opt_in(world):
 
 def pending_consent(world) -> None:
     world.container.directory_repository.put_company(Company(COMPANY, "Harbor Realty"))
-    from sms_consent.domain.ports import ConsentChange
     from sms_consent.domain.model import LedgerAction, LedgerEntry
+    from sms_consent.domain.ports import ConsentChange
 
-    consent = Consent(COMPANY, PHONE, ConsentStatus.PENDING, requested_at=NOW, origination_number=OUR_NUMBER, updated_at=NOW)
-    entry = LedgerEntry(COMPANY, PHONE, NOW, "seed", LedgerAction.OPT_IN_REQUESTED, ConsentStatus.PENDING, Cause.LAUNCH, "outbound")
+    consent = Consent(
+        COMPANY, PHONE, ConsentStatus.PENDING, requested_at=NOW, origination_number=OUR_NUMBER, updated_at=NOW
+    )
+    entry = LedgerEntry(
+        COMPANY,
+        PHONE,
+        NOW,
+        "seed",
+        LedgerAction.OPT_IN_REQUESTED,
+        ConsentStatus.PENDING,
+        Cause.LAUNCH,
+        "outbound",
+    )
     world.container.consent_repository.apply_changes([ConsentChange(consent, entry)])
 
 

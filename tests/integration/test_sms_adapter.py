@@ -5,21 +5,27 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-
 from sms_consent.adapters.sms import EndUserMessagingSender, LocalOutbox
 from sms_consent.domain.ports import OutboundSms
 from sms_consent.errors import DestinationOptedOut, PermanentSendFailure, SmsSendFailed
 
 ORIGINATION = "+12015550100"
 SMS = OutboundSms(
-    destination="+12015550101", body="Harbor Realty: Reply YES", company_id="acme", kind="opt_in_request", reference_id="r1"
+    destination="+12015550101",
+    body="Harbor Realty: Reply YES",
+    company_id="acme",
+    kind="opt_in_request",
+    reference_id="r1",
 )
 
 
 @pytest.fixture
 def stubbed():
     client = boto3.client(
-        "pinpoint-sms-voice-v2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "pinpoint-sms-voice-v2",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     with Stubber(client) as stubber:
         yield client, stubber
@@ -63,7 +69,9 @@ def test_send_replies_from_the_number_that_received(stubbed):
             "Context": ANY,
         },
     )
-    reply = OutboundSms("+12015550101", "Help text", "acme", "help", "in-1", origination_identity="+12015550111")
+    reply = OutboundSms(
+        "+12015550101", "Help text", "acme", "help", "in-1", origination_identity="+12015550111"
+    )
 
     sent = sender_for(client).send(reply)
 
@@ -78,7 +86,11 @@ def test_opted_out_conflict_raises_destination_opted_out(stubbed):
         service_message="The destination phone number is opted out.",
         http_status_code=409,
         response_meta={},
-        modeled_fields={"Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT", "ResourceType": "opt-out-list", "ResourceId": "Default"},
+        modeled_fields={
+            "Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+            "ResourceType": "opt-out-list",
+            "ResourceId": "Default",
+        },
     )
 
     with pytest.raises(DestinationOptedOut):
@@ -102,7 +114,9 @@ def test_opted_out_error_is_not_retryable(stubbed):
 
 def test_throttling_raises_retryable_send_failure(stubbed):
     client, stubber = stubbed
-    stubber.add_client_error("send_text_message", service_error_code="ThrottlingException", http_status_code=429)
+    stubber.add_client_error(
+        "send_text_message", service_error_code="ThrottlingException", http_status_code=429
+    )
 
     with pytest.raises(SmsSendFailed) as raised:
         sender_for(client).send(SMS)
@@ -127,7 +141,9 @@ def test_other_conflict_is_permanent(stubbed):
 
 def test_validation_error_is_permanent(stubbed):
     client, stubber = stubbed
-    stubber.add_client_error("send_text_message", service_error_code="ValidationException", http_status_code=400)
+    stubber.add_client_error(
+        "send_text_message", service_error_code="ValidationException", http_status_code=400
+    )
 
     with pytest.raises(PermanentSendFailure):
         sender_for(client).send(SMS)
@@ -140,7 +156,9 @@ def test_opted_out_numbers_follows_pages(stubbed):
         {
             "OptOutListArn": "arn:aws:sms-voice:us-east-1:123456789012:opt-out-list/Default",
             "OptOutListName": "Default",
-            "OptedOutNumbers": [{"OptedOutNumber": "+12015550101", "OptedOutTimestamp": 1, "EndUserOptedOut": True}],
+            "OptedOutNumbers": [
+                {"OptedOutNumber": "+12015550101", "OptedOutTimestamp": 1, "EndUserOptedOut": True}
+            ],
             "NextToken": "page-2",
         },
         {"OptOutListName": "Default", "MaxResults": 100},
@@ -150,7 +168,9 @@ def test_opted_out_numbers_follows_pages(stubbed):
         {
             "OptOutListArn": "arn:aws:sms-voice:us-east-1:123456789012:opt-out-list/Default",
             "OptOutListName": "Default",
-            "OptedOutNumbers": [{"OptedOutNumber": "+12015550102", "OptedOutTimestamp": 2, "EndUserOptedOut": True}],
+            "OptedOutNumbers": [
+                {"OptedOutNumber": "+12015550102", "OptedOutTimestamp": 2, "EndUserOptedOut": True}
+            ],
         },
         {"OptOutListName": "Default", "MaxResults": 100, "NextToken": "page-2"},
     )

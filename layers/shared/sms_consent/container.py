@@ -125,7 +125,9 @@ class Container:
 
     @cached_property
     def directory(self) -> DirectoryService:
-        return DirectoryService(self.directory_repository, self.publisher, self.clock, self.settings.default_country)
+        return DirectoryService(
+            self.directory_repository, self.publisher, self.clock, self.settings.default_country
+        )
 
     @cached_property
     def opt_in(self) -> OptInService:

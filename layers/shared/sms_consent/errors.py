@@ -81,7 +81,9 @@ class CooldownActive(ConsentServiceError):
     """An opt-in request went to this phone less than the cooldown period ago."""
 
     def __init__(self, next_request_at: datetime) -> None:
-        super().__init__(f"an opt-in request was sent recently; the next is allowed at {next_request_at.isoformat()}")
+        super().__init__(
+            f"an opt-in request was sent recently; the next is allowed at {next_request_at.isoformat()}"
+        )
         self.next_request_at = next_request_at
 
 

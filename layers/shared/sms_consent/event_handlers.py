@@ -25,7 +25,11 @@ logger = logging.getLogger(__name__)
 
 def _envelope(event: Any, telemetry: Any, source: str) -> tuple[str, str, Any] | Dropped:
     """Return the EventBridge event's id, detail-type and detail, or drop a malformed envelope."""
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("detail"), dict):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not isinstance(event.get("detail"), dict)
+    ):
         telemetry.count("MalformedEventDropped")
         logger.warning("Malformed EventBridge envelope dropped", extra={"source": source})
         return Dropped("malformed")
@@ -46,10 +50,18 @@ def handle_tasks_launched(event: Any, context: Any = None) -> Any:
     def operation() -> Any:
         return container.lifecycle.on_tasks_launched(parsed.company_id, parsed.property_id, event_id)
 
-    return run_async(lambda: once_per_event(container, f"launch|{event_id}", operation, context), container.telemetry, "launch_tasks")
+    return run_async(
+        lambda: once_per_event(container, f"launch|{event_id}", operation, context),
+        container.telemetry,
+        "launch_tasks",
+    )
 
 
-_PARTY_MODELS = {"Party Added": PartyAdded, "Recipient Added": RecipientAdded, "Contact Updated": ContactUpdated}
+_PARTY_MODELS = {
+    "Party Added": PartyAdded,
+    "Recipient Added": RecipientAdded,
+    "Contact Updated": ContactUpdated,
+}
 
 
 def handle_party_events(event: Any, context: Any = None) -> Any:
@@ -71,12 +83,20 @@ def handle_party_events(event: Any, context: Any = None) -> Any:
 
     def operation() -> Any:
         if isinstance(parsed, PartyAdded):
-            return lifecycle.on_party_added(parsed.company_id, parsed.property_id, parsed.contact_id, event_id)
+            return lifecycle.on_party_added(
+                parsed.company_id, parsed.property_id, parsed.contact_id, event_id
+            )
         if isinstance(parsed, RecipientAdded):
-            return lifecycle.on_recipients_added(parsed.company_id, parsed.property_id, parsed.contact_ids, event_id)
+            return lifecycle.on_recipients_added(
+                parsed.company_id, parsed.property_id, parsed.contact_ids, event_id
+            )
         return lifecycle.on_contact_updated(parsed.company_id, parsed.contact_id, event_id)
 
-    return run_async(lambda: once_per_event(container, f"party|{event_id}", operation, context), container.telemetry, "party_added")
+    return run_async(
+        lambda: once_per_event(container, f"party|{event_id}", operation, context),
+        container.telemetry,
+        "party_added",
+    )
 
 
 def handle_inbound_sns(event: Any, context: Any = None) -> list[Any]:
@@ -101,7 +121,9 @@ def handle_inbound_sns(event: Any, context: Any = None) -> list[Any]:
             keyword=message.message_keyword,
             previous_published_message_id=message.previous_published_message_id,
         )
-        results.append(run_async(lambda sms=sms: container.inbound.handle(sms), container.telemetry, "inbound_sms"))
+        results.append(
+            run_async(lambda sms=sms: container.inbound.handle(sms), container.telemetry, "inbound_sms")
+        )
     return results
 
 
@@ -111,14 +133,18 @@ def _inbound_message(record: Any, telemetry: Any) -> InboundSmsMessage | Dropped
         data = json.loads(raw)
     except (KeyError, TypeError, ValueError):
         telemetry.count("MalformedEventDropped")
-        logger.warning("Inbound SMS notification without a JSON Message dropped", extra={"source": "inbound_sms"})
+        logger.warning(
+            "Inbound SMS notification without a JSON Message dropped", extra={"source": "inbound_sms"}
+        )
         return Dropped("malformed")
     try:
         return InboundSmsMessage.model_validate(data)
     except ValidationError as error:
         fields = [".".join(str(p) for p in item["loc"]) for item in error.errors(include_url=False)]
         telemetry.count("MalformedEventDropped")
-        logger.warning("Malformed inbound SMS dropped", extra={"source": "inbound_sms", "invalid_fields": fields})
+        logger.warning(
+            "Malformed inbound SMS dropped", extra={"source": "inbound_sms", "invalid_fields": fields}
+        )
         return Dropped("malformed")
 
 

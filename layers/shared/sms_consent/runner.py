@@ -47,7 +47,10 @@ def run_async(operation: Callable[[], Any], telemetry: Any, source: str) -> Any:
         return operation()
     except ConsentServiceError as error:
         if error.retryable:
-            logger.warning("Transient failure; the event will be retried", extra={"source": source, "error_type": type(error).__name__})
+            logger.warning(
+                "Transient failure; the event will be retried",
+                extra={"source": source, "error_type": type(error).__name__},
+            )
             raise
         if isinstance(error, MalformedEvent):
             telemetry.count("MalformedEventDropped")
@@ -76,7 +79,9 @@ def once_per_event(container: Any, event_key: str, operation: Callable[[], Any],
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)
 
-    @idempotent_function(data_keyword_argument="data", persistence_store=container.idempotency_store, config=config)
+    @idempotent_function(
+        data_keyword_argument="data", persistence_store=container.idempotency_store, config=config
+    )
     def _run(data: dict) -> Any:
         return _jsonable(operation())
 

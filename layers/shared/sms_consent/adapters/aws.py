@@ -39,6 +39,8 @@ class AwsClients:
                 self._clients[service] = self._session.client(
                     service,
                     endpoint_url=self.endpoint_url,
-                    config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10),
+                    config=Config(
+                        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
+                    ),
                 )
             return self._clients[service]

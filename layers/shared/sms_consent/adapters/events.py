@@ -45,5 +45,9 @@ class EventBridgePublisher:
             except (ClientError, BotoCoreError) as error:
                 raise TransientError(f"PutEvents on bus {self._bus_name} failed: {error}") from error
             if response.get("FailedEntryCount", 0):
-                codes = sorted({entry.get("ErrorCode", "?") for entry in response["Entries"] if "ErrorCode" in entry})
-                raise TransientError(f"PutEvents on bus {self._bus_name} rejected entries: {', '.join(codes)}")
+                codes = sorted(
+                    {entry.get("ErrorCode", "?") for entry in response["Entries"] if "ErrorCode" in entry}
+                )
+                raise TransientError(
+                    f"PutEvents on bus {self._bus_name} rejected entries: {', '.join(codes)}"
+                )

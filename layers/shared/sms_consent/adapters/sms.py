@@ -65,7 +65,9 @@ class EndUserMessagingSender:
         except ClientError as error:
             raise _map_client_error(error, sms) from error
         except BotoCoreError as error:
-            raise SmsSendFailed(f"SendTextMessage failed before a response: {type(error).__name__}") from error
+            raise SmsSendFailed(
+                f"SendTextMessage failed before a response: {type(error).__name__}"
+            ) from error
         origination = sms.origination_identity if sms.origination_identity else self._origination_number
         return SentSms(message_id=response["MessageId"], origination_number=origination)
 

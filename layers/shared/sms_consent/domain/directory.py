@@ -78,7 +78,9 @@ class DirectoryService:
 
     # Contacts -------------------------------------------------------------------------------------
 
-    def create_contact(self, company_id: str, name: str, mobile_phone: str | None, sms_enabled: bool) -> Contact:
+    def create_contact(
+        self, company_id: str, name: str, mobile_phone: str | None, sms_enabled: bool
+    ) -> Contact:
         phone = normalize_phone(mobile_phone, self._default_region) if mobile_phone else None
         now = self._clock.now()
         contact = Contact(company_id, uuid.uuid4().hex, name, phone, sms_enabled, now, now)
@@ -121,7 +123,11 @@ class DirectoryService:
         if became_textable:
             self._publish(
                 CONTACT_UPDATED,
-                {"company_id": company_id, "contact_id": contact_id, "updated_at": updated.updated_at.isoformat()},
+                {
+                    "company_id": company_id,
+                    "contact_id": contact_id,
+                    "updated_at": updated.updated_at.isoformat(),
+                },
             )
         return updated
 
@@ -132,7 +138,9 @@ class DirectoryService:
     ) -> Property:
         self._require_contacts(company_id, [p.contact_id for p in parties], "parties")
         for index, task in enumerate(tasks):
-            self._require_contacts(company_id, task.recipient_contact_ids, f"sms_tasks[{index}].recipient_contact_ids")
+            self._require_contacts(
+                company_id, task.recipient_contact_ids, f"sms_tasks[{index}].recipient_contact_ids"
+            )
         prop = Property(
             company_id=company_id,
             property_id=uuid.uuid4().hex,
@@ -164,7 +172,9 @@ class DirectoryService:
         try:
             self._directory.save_property(launched, expected_version=prop.version)
         except Conflict:
-            raise AlreadyLaunched(f"property {property_id} was launched or changed at the same moment") from None
+            raise AlreadyLaunched(
+                f"property {property_id} was launched or changed at the same moment"
+            ) from None
         launched.version = prop.version + 1
         try:
             self._publish(
@@ -195,7 +205,12 @@ class DirectoryService:
         if changed and prop.launched:
             self._publish(
                 PARTY_ADDED,
-                {"company_id": company_id, "property_id": property_id, "contact_id": party.contact_id, "role": party.role},
+                {
+                    "company_id": company_id,
+                    "property_id": property_id,
+                    "contact_id": party.contact_id,
+                    "role": party.role,
+                },
             )
         return prop
 
@@ -220,7 +235,9 @@ class DirectoryService:
             )
         return prop, created
 
-    def add_task_recipient(self, company_id: str, property_id: str, task_id: str, contact_id: str) -> Property:
+    def add_task_recipient(
+        self, company_id: str, property_id: str, task_id: str, contact_id: str
+    ) -> Property:
         self._require_contacts(company_id, [contact_id], "contact_id")
 
         def change(prop: Property) -> bool:
@@ -234,7 +251,12 @@ class DirectoryService:
         if changed and prop.launched:
             self._publish(
                 RECIPIENT_ADDED,
-                {"company_id": company_id, "property_id": property_id, "task_id": task_id, "contact_ids": [contact_id]},
+                {
+                    "company_id": company_id,
+                    "property_id": property_id,
+                    "task_id": task_id,
+                    "contact_ids": [contact_id],
+                },
             )
         return prop
 
@@ -273,7 +295,10 @@ class DirectoryService:
         missing = [contact_id for contact_id in contact_ids if contact_id not in found]
         if missing:
             raise ValidationFailed(
-                [FieldError(field, f"contact {contact_id} not found; create it with POST /contacts first") for contact_id in missing]
+                [
+                    FieldError(field, f"contact {contact_id} not found; create it with POST /contacts first")
+                    for contact_id in missing
+                ]
             )
 
     def _publish(self, detail_type: str, detail: dict) -> None:

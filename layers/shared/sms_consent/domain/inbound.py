@@ -93,7 +93,11 @@ class InboundService:
             raise MalformedEvent(f"inbound SMS has an invalid number: {error.message}") from None
         intent = classify_reply(sms.body)
         senders = [c for c in self._consents.consents_for_phone(phone) if c.origination_number == our_number]
-        log_fields = {"phone": mask_phone(phone), "intent": intent.value, "inbound_message_id": sms.inbound_message_id}
+        log_fields = {
+            "phone": mask_phone(phone),
+            "intent": intent.value,
+            "inbound_message_id": sms.inbound_message_id,
+        }
 
         if intent is ReplyIntent.OPT_OUT:
             outcome = self._opt_out(sms, phone, our_number, senders)
@@ -104,12 +108,17 @@ class InboundService:
         else:
             self._telemetry.count("ReplyIgnored")
             outcome = InboundOutcome(intent, ReplyResult.IGNORED)
-        logger.info("Inbound SMS handled", extra={**log_fields, "result": outcome.result.value, "company_ids": outcome.company_ids})
+        logger.info(
+            "Inbound SMS handled",
+            extra={**log_fields, "result": outcome.result.value, "company_ids": outcome.company_ids},
+        )
         return outcome
 
     # Intents --------------------------------------------------------------------------------------
 
-    def _opt_out(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
+    def _opt_out(
+        self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]
+    ) -> InboundOutcome:
         targets = [consent for consent in senders if consent.status is not ConsentStatus.OPTED_OUT]
         if not self._apply(sms, targets, ConsentStatus.OPTED_OUT, LedgerAction.OPTED_OUT, phone, our_number):
             return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.DUPLICATE)
@@ -151,7 +160,9 @@ class InboundService:
         credited = self._credited(sms, senders)
         self._reply(sms, phone, our_number, text, credited.company_id if credited else "", "help")
         self._telemetry.count("HelpSent")
-        return InboundOutcome(ReplyIntent.HELP, ReplyResult.HELP_SENT, [credited.company_id] if credited else [], text)
+        return InboundOutcome(
+            ReplyIntent.HELP, ReplyResult.HELP_SENT, [credited.company_id] if credited else [], text
+        )
 
     # Matching -------------------------------------------------------------------------------------
 
@@ -239,7 +250,9 @@ class InboundService:
             raise TransientConsentRace("a consent changed while the reply was applied; retry") from None
         return True
 
-    def _reply(self, sms: InboundSms, phone: str, our_number: str, text: str, company_id: str, kind: str) -> None:
+    def _reply(
+        self, sms: InboundSms, phone: str, our_number: str, text: str, company_id: str, kind: str
+    ) -> None:
         try:
             self._sender.send(
                 OutboundSms(
@@ -254,7 +267,10 @@ class InboundService:
         except PermanentSendFailure as error:
             # The consent change stands; a confirmation the provider refuses is not worth a retry.
             self._telemetry.count("ReplySendFailed")
-            logger.warning("Reply text rejected", extra={"phone": mask_phone(phone), "kind": kind, "error": type(error).__name__})
+            logger.warning(
+                "Reply text rejected",
+                extra={"phone": mask_phone(phone), "kind": kind, "error": type(error).__name__},
+            )
 
     def _event(self, detail_type: str, company_id: str, phone: str) -> None:
         publish_quietly(

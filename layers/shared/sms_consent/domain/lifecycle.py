@@ -25,11 +25,16 @@ class LifecycleService:
     def on_tasks_launched(self, company_id: str, property_id: str, event_id: str) -> list[RecipientOutcome]:
         prop = self._directory.get_property(company_id, property_id)
         if prop is None or not prop.launched:
-            logger.warning("Launch event for a missing or unlaunched property dropped", extra={"property_id": property_id})
+            logger.warning(
+                "Launch event for a missing or unlaunched property dropped",
+                extra={"property_id": property_id},
+            )
             return []
         return self._opt_in.request_for_contacts(company_id, prop.sms_recipient_ids(), Cause.LAUNCH, event_id)
 
-    def on_party_added(self, company_id: str, property_id: str, contact_id: str, event_id: str) -> list[RecipientOutcome]:
+    def on_party_added(
+        self, company_id: str, property_id: str, contact_id: str, event_id: str
+    ) -> list[RecipientOutcome]:
         prop = self._directory.get_property(company_id, property_id)
         if prop is None or not prop.launched:
             # Not launched yet: the launch will send the request.
@@ -56,5 +61,7 @@ class LifecycleService:
         for property_id in self._directory.property_ids_of_contact(company_id, contact_id):
             prop = self._directory.get_property(company_id, property_id)
             if prop is not None and prop.launched and contact_id in prop.sms_recipient_ids():
-                return self._opt_in.request_for_contacts(company_id, [contact_id], Cause.CONTACT_UPDATED, event_id)
+                return self._opt_in.request_for_contacts(
+                    company_id, [contact_id], Cause.CONTACT_UPDATED, event_id
+                )
         return []

@@ -16,9 +16,14 @@ HELP = (
     "{company}: texts about your real estate deal. Reply STOP to opt out, YES to opt in. "
     "{support}Msg&data rates may apply."
 )
-OPTED_IN = "{company}: You are subscribed to texts about your real estate deal. Reply STOP to opt out, HELP for help."
+OPTED_IN = (
+    "{company}: You are subscribed to texts about your real estate deal. "
+    "Reply STOP to opt out, HELP for help."
+)
 OPTED_OUT = "You are unsubscribed from {companies} and will get no more texts. Reply START to resubscribe."
-NO_PENDING_REQUEST_HELP = "No opt-in request is pending for this number. Reply STOP to opt out, HELP for help."
+NO_PENDING_REQUEST_HELP = (
+    "No opt-in request is pending for this number. Reply STOP to opt out, HELP for help."
+)
 
 
 def sender_name(company: Company) -> str:

@@ -186,7 +186,9 @@ class OptInService:
         for contact_id in ids:
             contact = contacts.get(contact_id)
             if contact is None:
-                outcomes.append(RecipientOutcome(OutcomeKind.SKIPPED, None, [contact_id], SkipReason.CONTACT_NOT_FOUND))
+                outcomes.append(
+                    RecipientOutcome(OutcomeKind.SKIPPED, None, [contact_id], SkipReason.CONTACT_NOT_FOUND)
+                )
                 continue
             phone, reason = usable_phone(contact)
             if phone is None:
@@ -331,7 +333,9 @@ class OptInService:
         cooldown = current.cooldown
         if cooldown is not None and cooldown.is_active(now):
             same_operation = cooldown.token == token
-            can_retry = cooldown.message_id is None and cooldown.send_attempts < self._policy.max_send_attempts
+            can_retry = (
+                cooldown.message_id is None and cooldown.send_attempts < self._policy.max_send_attempts
+            )
             if same_operation and can_retry and not claim_lost:
                 return True
             if same_operation:
@@ -342,7 +346,9 @@ class OptInService:
         if claim_lost:
             # The condition failed but the state now allows a claim: a concurrent writer changed it
             # in between. Treat it as blocked by a cooldown that has not become visible yet.
-            return RecipientOutcome(OutcomeKind.SKIPPED, None, reason=SkipReason.COOLDOWN, next_request_at=now)
+            return RecipientOutcome(
+                OutcomeKind.SKIPPED, None, reason=SkipReason.COOLDOWN, next_request_at=now
+            )
         return False
 
     def _defer(
@@ -385,7 +391,9 @@ class OptInService:
             sent = self._sender.send(sms)
         except DestinationOptedOut:
             self.mark_opted_out_by_provider(company.company_id, claim.phone, pending_claim=claim)
-            return RecipientOutcome(OutcomeKind.SKIPPED, claim.phone, contact_ids, SkipReason.PROVIDER_OPTED_OUT)
+            return RecipientOutcome(
+                OutcomeKind.SKIPPED, claim.phone, contact_ids, SkipReason.PROVIDER_OPTED_OUT
+            )
         except TransientError:
             # Give the claim back so the retry of this event (or the next click) can send.
             self._consents.release_claim(claim)
@@ -471,7 +479,12 @@ class OptInService:
             self._telemetry,
             DomainEvent(
                 "Opted Out",
-                {"company_id": company_id, "phone": phone, "cause": Cause.PROVIDER_REPORT.value, "at": now.isoformat()},
+                {
+                    "company_id": company_id,
+                    "phone": phone,
+                    "cause": Cause.PROVIDER_REPORT.value,
+                    "at": now.isoformat(),
+                },
             ),
         )
         return True
@@ -490,7 +503,9 @@ class OptInService:
             return CooldownActive(outcome.next_request_at)
         if outcome.reason is SkipReason.ALREADY_SENT:
             return CooldownActive(self._clock.now() + self._policy.cooldown)
-        return CannotText(outcome.reason.value if outcome.reason else "unknown", SKIP_EXPLANATIONS.get(outcome.reason, ""))
+        return CannotText(
+            outcome.reason.value if outcome.reason else "unknown", SKIP_EXPLANATIONS.get(outcome.reason, "")
+        )
 
     def _log_outcome(self, company_id: str, cause: Cause, outcome: RecipientOutcome) -> None:
         fields = {

@@ -36,14 +36,19 @@ def normalize_phone(raw: str, default_region: str, field: str = "mobile_phone") 
         landline-only number that cannot receive texts.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidPhoneNumber(field, "is empty; give a mobile number in E.164 form, for example +12015550123")
+        raise InvalidPhoneNumber(
+            field, "is empty; give a mobile number in E.164 form, for example +12015550123"
+        )
     if len(raw) > 40:
-        raise InvalidPhoneNumber(field, "is longer than 40 characters; give a mobile number such as +12015550123")
+        raise InvalidPhoneNumber(
+            field, "is longer than 40 characters; give a mobile number such as +12015550123"
+        )
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
         raise InvalidPhoneNumber(
-            field, f"is not a phone number; give it in E.164 form such as +12015550123 (region {default_region})"
+            field,
+            f"is not a phone number; give it in E.164 form such as +12015550123 (region {default_region})",
         ) from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber(

@@ -18,7 +18,9 @@ class SyncSummary:
     marked: int
 
 
-def sync_provider_opt_outs(sender: SmsSender, consents: ConsentRepository, opt_in: OptInService) -> SyncSummary:
+def sync_provider_opt_outs(
+    sender: SmsSender, consents: ConsentRepository, opt_in: OptInService
+) -> SyncSummary:
     """Mark every phone on the provider's opt-out list as opted out in each company that has it.
 
     Phones already opted out are left alone, so a daily run adds no duplicate ledger entries.

@@ -43,7 +43,9 @@ def contact_sms_status(
     if not contact.mobile_phone:
         return ContactSmsStatus(SmsStatus.NO_MOBILE_NUMBER, "No mobile number; add one to request opt-in.")
     if not contact.sms_enabled:
-        return ContactSmsStatus(SmsStatus.SMS_DISABLED, "SMS is disabled for this contact; enable it to request opt-in.")
+        return ContactSmsStatus(
+            SmsStatus.SMS_DISABLED, "SMS is disabled for this contact; enable it to request opt-in."
+        )
     if phone_consent is None:
         return ContactSmsStatus(SmsStatus.NOT_REQUESTED, "Opt-in not requested yet.")
 
@@ -68,7 +70,11 @@ def contact_sms_status(
             **common,
         )
     if consent.status is ConsentStatus.PENDING:
-        sent = f"Opt-in request sent {format_time(consent.requested_at, zone)}" if consent.requested_at else "Opt-in requested"
+        sent = (
+            f"Opt-in request sent {format_time(consent.requested_at, zone)}"
+            if consent.requested_at
+            else "Opt-in requested"
+        )
         if next_request_at is not None:
             detail = f"{sent}; you can request again after {format_time(next_request_at, zone)}."
         else:
@@ -77,7 +83,8 @@ def contact_sms_status(
     if scheduled_for is not None:
         return ContactSmsStatus(
             SmsStatus.NOT_REQUESTED,
-            f"Opt-in request scheduled for {format_time(scheduled_for, zone)}, outside the recipient's quiet hours.",
+            f"Opt-in request scheduled for {format_time(scheduled_for, zone)}, "
+            "outside the recipient's quiet hours.",
             **common,
         )
     return ContactSmsStatus(SmsStatus.NOT_REQUESTED, "Opt-in not requested yet.", **common)

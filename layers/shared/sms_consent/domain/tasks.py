@@ -136,8 +136,12 @@ class TaskService:
             raise NotFound(f"contact {contact_id} not found")
         phone_consent = None
         if contact.mobile_phone:
-            phone_consent = self._consents.get_phone_consents(company_id, [contact.mobile_phone]).get(contact.mobile_phone)
-        return contact, contact_sms_status(contact, phone_consent, self._clock.now(), self._policy.display_time_zone)
+            phone_consent = self._consents.get_phone_consents(company_id, [contact.mobile_phone]).get(
+                contact.mobile_phone
+            )
+        return contact, contact_sms_status(
+            contact, phone_consent, self._clock.now(), self._policy.display_time_zone
+        )
 
     def consent_history(self, company_id: str, contact_id: str) -> tuple[Contact, list[LedgerEntry]]:
         """Return the ledger of the contact's current number (consent belongs to the number)."""
@@ -158,7 +162,9 @@ class TaskService:
         task = prop.task(task_id)
         return TaskPreview(prop, task, task.message, measure(task.message), self._recipient_views(prop, task))
 
-    def send(self, company_id: str, property_id: str, task_id: str, operation_id: str) -> list[TaskSendOutcome]:
+    def send(
+        self, company_id: str, property_id: str, task_id: str, operation_id: str
+    ) -> list[TaskSendOutcome]:
         """Text the task's message to every opted-in recipient; everyone else is skipped with the reason.
 
         Recipients in quiet hours are deferred to the scheduled release, not dropped.
@@ -174,7 +180,9 @@ class TaskService:
                 outcomes.append(TaskSendOutcome(view.recipient, "skipped", view.reason))
                 continue
             if phone in sent_phones:
-                outcomes.append(TaskSendOutcome(view.recipient, "skipped", "Another recipient shares this number."))
+                outcomes.append(
+                    TaskSendOutcome(view.recipient, "skipped", "Another recipient shares this number.")
+                )
                 continue
             sent_phones.add(phone)
             opens_at = quiet_hours.next_allowed_send_time(phone, now) if self._policy.quiet_hours else None
@@ -192,7 +200,11 @@ class TaskService:
                         created_at=now,
                     )
                 )
-                outcomes.append(TaskSendOutcome(view.recipient, "scheduled", "Quiet hours at the recipient.", scheduled_for=opens_at))
+                outcomes.append(
+                    TaskSendOutcome(
+                        view.recipient, "scheduled", "Quiet hours at the recipient.", scheduled_for=opens_at
+                    )
+                )
                 continue
             outcomes.append(self._send_one(company_id, task, view.recipient, phone, operation_id))
 
@@ -208,14 +220,18 @@ class TaskService:
                         "property_id": property_id,
                         "task_id": task_id,
                         "sent_to_contact_ids": [o.recipient.contact_id for o in sent],
-                        "skipped_contact_ids": [o.recipient.contact_id for o in outcomes if o.outcome == "skipped"],
+                        "skipped_contact_ids": [
+                            o.recipient.contact_id for o in outcomes if o.outcome == "skipped"
+                        ],
                         "sent_at": now.isoformat(),
                     },
                 ),
             )
         return outcomes
 
-    def release_scheduled_task_message(self, scheduled: ScheduledSend, operation_id: str) -> TaskSendOutcome | None:
+    def release_scheduled_task_message(
+        self, scheduled: ScheduledSend, operation_id: str
+    ) -> TaskSendOutcome | None:
         """Send a task message that quiet hours deferred, if the recipient is still opted in."""
         prop = self._directory.get_property(scheduled.company_id, scheduled.property_id or "")
         if prop is None:
@@ -224,7 +240,9 @@ class TaskService:
             task = prop.task(scheduled.task_id or "")
         except NotFound:
             return None
-        current = self._consents.get_phone_consents(scheduled.company_id, [scheduled.phone]).get(scheduled.phone)
+        current = self._consents.get_phone_consents(scheduled.company_id, [scheduled.phone]).get(
+            scheduled.phone
+        )
         recipient = Recipient(scheduled.contact_ids[0] if scheduled.contact_ids else "", "scheduled")
         if current is None or current.consent.status.value != SmsStatus.OPTED_IN.value:
             return TaskSendOutcome(recipient, "skipped", _STATUS_REASONS[SmsStatus.NOT_REQUESTED])
@@ -232,10 +250,18 @@ class TaskService:
 
     # Helpers --------------------------------------------------------------------------------------
 
-    def _send_one(self, company_id: str, task: SmsTask, recipient: Recipient, phone: str, operation_id: str) -> TaskSendOutcome:
+    def _send_one(
+        self, company_id: str, task: SmsTask, recipient: Recipient, phone: str, operation_id: str
+    ) -> TaskSendOutcome:
         try:
             sent = self._sender.send(
-                OutboundSms(destination=phone, body=task.message, company_id=company_id, kind="task_message", reference_id=operation_id)
+                OutboundSms(
+                    destination=phone,
+                    body=task.message,
+                    company_id=company_id,
+                    kind="task_message",
+                    reference_id=operation_id,
+                )
             )
         except DestinationOptedOut:
             self._on_provider_opt_out(company_id, phone)
@@ -243,12 +269,21 @@ class TaskService:
         except PermanentSendFailure:
             return TaskSendOutcome(recipient, "skipped", "The SMS provider rejected the message.")
         self._telemetry.count("TaskMessageSent")
-        logger.info("Task message sent", extra={"company_id": company_id, "task_id": task.task_id, "phone": mask_phone(phone)})
+        logger.info(
+            "Task message sent",
+            extra={"company_id": company_id, "task_id": task.task_id, "phone": mask_phone(phone)},
+        )
         return TaskSendOutcome(recipient, "sent", message_id=sent.message_id)
 
     def _on_provider_opt_out(self, company_id: str, phone: str) -> None:
         OptInService(
-            self._directory, self._consents, self._sender, self._publisher, self._clock, self._policy, self._telemetry
+            self._directory,
+            self._consents,
+            self._sender,
+            self._publisher,
+            self._clock,
+            self._policy,
+            self._telemetry,
         ).mark_opted_out_by_provider(company_id, phone)
 
     def _property(self, company_id: str, property_id: str) -> Property:
@@ -261,7 +296,9 @@ class TaskService:
         recipients = prop.task_recipients(task)
         contacts = self._directory.get_contacts(prop.company_id, [r.contact_id for r in recipients])
         phones = sorted({c.mobile_phone for c in contacts.values() if c.mobile_phone})
-        consents: dict[str, PhoneConsent] = self._consents.get_phone_consents(prop.company_id, phones) if phones else {}
+        consents: dict[str, PhoneConsent] = (
+            self._consents.get_phone_consents(prop.company_id, phones) if phones else {}
+        )
         now = self._clock.now()
         views = []
         for recipient in recipients:

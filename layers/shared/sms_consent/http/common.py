@@ -80,7 +80,9 @@ def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
         errors = error.errors()
         if any(item.get("type") == "json_invalid" for item in errors):
             return error_response(400, "malformed_json", "the body is not valid JSON")
-        return error_response(422, "validation_failed", "the request has invalid fields", _validation_fields(errors))
+        return error_response(
+            422, "validation_failed", "the request has invalid fields", _validation_fields(errors)
+        )
 
     @app.not_found
     def _no_route(error: NotFoundError) -> Response:
@@ -90,4 +92,6 @@ def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
 
 
 def json_body(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(value), headers=headers)
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(value), headers=headers
+    )

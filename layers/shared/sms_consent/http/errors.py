@@ -9,7 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from sms_consent.settings import SettingsError
 from sms_consent.errors import (
     CannotText,
     Conflict,
@@ -20,11 +19,14 @@ from sms_consent.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from sms_consent.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, fields: list[dict] | None = None, **extra: Any) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: list[dict] | None = None, **extra: Any
+) -> Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
@@ -56,7 +58,11 @@ def service_error_response(error: ConsentServiceError, now: datetime | None = No
     if isinstance(error, CannotText):
         return error_response(422, error.reason, error.message)
     if isinstance(error, Conflict):
-        code = {"AlreadyLaunched": "already_launched", "AlreadyOptedIn": "already_opted_in", "OptedOut": "opted_out"}
+        code = {
+            "AlreadyLaunched": "already_launched",
+            "AlreadyOptedIn": "already_opted_in",
+            "OptedOut": "opted_out",
+        }
         return error_response(409, code.get(type(error).__name__, "conflict"), error.message)
     if isinstance(error, SettingsError):
         logger.error("Service misconfigured", extra={"error": error.message})

@@ -47,7 +47,9 @@ def put_company(body: CompanyBody):
 
 @router.post("/contacts", summary="Create a contact")
 def create_contact(body: ContactBody):
-    contact = get_container().directory.create_contact(_company(), body.name, body.mobile_phone, body.sms_enabled)
+    contact = get_container().directory.create_contact(
+        _company(), body.name, body.mobile_phone, body.sms_enabled
+    )
     return json_body(presenters.contact(contact), status=201)
 
 
@@ -116,18 +118,26 @@ def get_property(property_id: str):
 def launch(property_id: str):
     prop = get_container().directory.launch(_company(), property_id)
     return json_body(
-        {"property_id": prop.property_id, "launched_at": presenters.iso(prop.launched_at), "launch_id": prop.launch_event_id},
+        {
+            "property_id": prop.property_id,
+            "launched_at": presenters.iso(prop.launched_at),
+            "launch_id": prop.launch_event_id,
+        },
         status=202,
     )
 
 
-@router.post("/properties/<property_id>/parties", summary="Add a party; a launched property sends its opt-in request")
+@router.post(
+    "/properties/<property_id>/parties", summary="Add a party; a launched property sends its opt-in request"
+)
 def add_party(property_id: str, body: PartyBody):
     prop = get_container().directory.add_party(_company(), property_id, Party(body.contact_id, body.role))
     return json_body(presenters.property_(prop), status=201)
 
 
-@router.post("/properties/<property_id>/sms-tasks", summary="Add an SMS task; after launch its recipients get requests")
+@router.post(
+    "/properties/<property_id>/sms-tasks", summary="Add an SMS task; after launch its recipients get requests"
+)
 def add_task(property_id: str, body: SmsTaskBody):
     prop, task = get_container().directory.add_task(_company(), property_id, _new_task(body))
     return json_body({"property_id": prop.property_id, **presenters.task(task)}, status=201)
@@ -142,17 +152,23 @@ def add_recipient(property_id: str, task_id: str, body: RecipientBody):
     return json_body({"property_id": prop.property_id, **presenters.task(prop.task(task_id))}, status=201)
 
 
-@router.get("/properties/<property_id>/sms-tasks/<task_id>", summary="The SMS Task box: recipients and warnings")
+@router.get(
+    "/properties/<property_id>/sms-tasks/<task_id>", summary="The SMS Task box: recipients and warnings"
+)
 def get_task(property_id: str, task_id: str):
     return json_body(presenters.task_view(get_container().tasks.task_view(_company(), property_id, task_id)))
 
 
-@router.get("/properties/<property_id>/sms-tasks/<task_id>/preview", summary="Preview & Send: who can be texted")
+@router.get(
+    "/properties/<property_id>/sms-tasks/<task_id>/preview", summary="Preview & Send: who can be texted"
+)
 def preview_task(property_id: str, task_id: str):
     return json_body(presenters.preview(get_container().tasks.preview(_company(), property_id, task_id)))
 
 
-@router.post("/properties/<property_id>/sms-tasks/<task_id>/send", summary="Text the task to opted-in recipients only")
+@router.post(
+    "/properties/<property_id>/sms-tasks/<task_id>/send", summary="Text the task to opted-in recipients only"
+)
 def send_task(property_id: str, task_id: str):
     outcomes = get_container().tasks.send(_company(), property_id, task_id, request_id_of(router))
     return json_body(

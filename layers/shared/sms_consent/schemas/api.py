@@ -37,14 +37,19 @@ class _Body(BaseModel):
 class CompanyBody(_Body):
     """The company profile; ``name`` goes into every text."""
 
-    name: Text(100) = Field(description="Company name as texts show it; up to 40 characters keep the opt-in request in one segment")  # type: ignore[valid-type]
-    support_contact: Text(100) | None = Field(default=None, description="Phone number, e-mail or URL named in the help text")  # type: ignore[valid-type]
+    name: Text(100) = Field(
+        description="Company name as texts show it; up to 40 characters keep the opt-in request in one segment",  # noqa: E501
+    )  # type: ignore[valid-type]
+    support_contact: Text(100) | None = Field(
+        default=None, description="Phone number, e-mail or URL named in the help text"
+    )  # type: ignore[valid-type]
 
 
 class ContactBody(_Body):
     name: Text(200)  # type: ignore[valid-type]
     mobile_phone: Annotated[StrictStr, Field(max_length=40)] | None = Field(
-        default=None, description="Mobile number; E.164 (+12015550123) or national form of the default country"
+        default=None,
+        description="Mobile number; E.164 (+12015550123) or national form of the default country",
     )
     sms_enabled: StrictBool = True
 
