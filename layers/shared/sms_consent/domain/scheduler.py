@@ -44,8 +44,8 @@ class SchedulerService:
         sent = deferred = skipped = 0
         for scheduled in due:
             # The same item released twice derives the same operation id, so its claim is reused.
-            due = int(scheduled.due_at.timestamp())
-            operation_id = f"scheduled|{scheduled.company_id}|{scheduled.schedule_key}|{due}"
+            due_epoch = int(scheduled.due_at.timestamp())
+            operation_id = f"scheduled|{scheduled.company_id}|{scheduled.schedule_key}|{due_epoch}"
             if scheduled.kind == "opt_in_request":
                 outcome = self._opt_in.release_scheduled(scheduled, operation_id)
                 if outcome.kind is OutcomeKind.SCHEDULED:
