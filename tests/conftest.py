@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from tests.log_audit import AuditHandler, leaks
+from tests.log_audit import AUDIT, leaks
 
-AUDIT = AuditHandler()
+
 # Task messages the tests send; they must never reach a log line either.
 TEST_BODIES = ("Closing is on Friday",)
 
@@ -19,6 +19,9 @@ def _attach(logger: logging.Logger) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Importing observability replaces the package logger's handlers, so it must come first.
+    import sms_consent.observability  # noqa: F401
+
     logging.getLogger().addHandler(AUDIT)
     # Powertools loggers do not propagate to the root, so attach to them directly.
     for name in ("sms-consent", "service_undefined", "sms_consent", "local"):

@@ -44,3 +44,7 @@ def leaks(lines: list[str], extra_bodies: tuple[str, ...] = ()) -> list[str]:
         if PHONE.search(line) or any(fragment in line for fragment in (*BODY_FRAGMENTS, *extra_bodies)):
             found.append(line)
     return found
+
+
+# One handler for the whole run, shared by conftest and by tests that inspect it.
+AUDIT = AuditHandler()

@@ -336,3 +336,19 @@ def test_sync_opt_outs_event_marks_listed_phone(world):
     handler("sync_opt_outs")(load_event("schedule_sync_opt_outs.json"), lambda_context())
 
     assert consent_status(world) is ConsentStatus.OPTED_OUT
+
+
+# Log audit ----------------------------------------------------------------------------------------
+
+
+def test_log_audit_sees_handler_log_lines(world):
+    from tests.log_audit import AUDIT
+
+    add_contact(world)
+    before = len(AUDIT.lines)
+
+    handler("request_opt_in")(load_event("api_request_opt_in.json"), lambda_context())
+
+    new_lines = AUDIT.lines[before:]
+    assert any("Opt-in request sent" in line for line in new_lines)
+    assert any("***0101" in line for line in new_lines)

@@ -6,6 +6,8 @@ and a test over the whole suite checks every captured line.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -38,11 +40,16 @@ class LazyXrayProvider:
         return getattr(self._load(), name)
 
 
-logger = Logger()
-metrics = Metrics()
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "sms-consent"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SmsConsent"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(provider=LazyXrayProvider(), auto_patch=False)
 
-# The domain logs through the standard library; give those records the same JSON format.
+# The domain logs through the standard library. Module loggers created later propagate to the
+# package logger, so registering it now gives every one of them the same JSON format and level.
+logging.getLogger("sms_consent")
 copy_config_to_registered_loggers(source_logger=logger, include={"sms_consent"})
 
 
