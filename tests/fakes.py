@@ -135,7 +135,7 @@ class InMemoryConsents:
                     or cooldown.send_attempts != previous
                 ):
                     raise ClaimRejected()
-            elif cooldown is not None and cooldown.expires_at >= claim.claimed_at:
+            elif cooldown is not None and cooldown.expires_at > claim.claimed_at:
                 raise ClaimRejected()
             consent = self.consents.get(key)
             if consent is not None and consent.status in (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT):

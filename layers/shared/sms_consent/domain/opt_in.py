@@ -88,6 +88,7 @@ class SkipReason(StrEnum):
     ALREADY_SENT = "already_sent"
     PROVIDER_OPTED_OUT = "provider_opted_out"
     SEND_REJECTED = "send_rejected"
+    NUMBER_CHANGED = "number_changed"
 
 
 SKIP_EXPLANATIONS = {
@@ -101,6 +102,7 @@ SKIP_EXPLANATIONS = {
     SkipReason.ALREADY_SENT: "this operation already sent its text",
     SkipReason.PROVIDER_OPTED_OUT: "the SMS provider reports the phone as opted out",
     SkipReason.SEND_REJECTED: "the SMS provider rejected the message",
+    SkipReason.NUMBER_CHANGED: "the contact's mobile number changed after the text was deferred",
 }
 
 
@@ -255,7 +257,24 @@ class OptInService:
         return outcome
 
     def release_scheduled(self, scheduled: ScheduledSend, operation_id: str) -> RecipientOutcome:
-        """Send an opt-in request that quiet hours deferred, if it is still wanted."""
+        """Send an opt-in request that quiet hours deferred, if it is still wanted.
+
+        The contacts are read again: one who disabled SMS or changed number overnight is skipped,
+        because the deferred request was meant for the number they had then.
+        """
+        contacts = self._directory.get_contacts(scheduled.company_id, scheduled.contact_ids)
+        still_wanted = [
+            contact.contact_id for contact in contacts.values() if usable_phone(contact)[0] == scheduled.phone
+        ]
+        if not still_wanted:
+            outcome = RecipientOutcome(
+                OutcomeKind.SKIPPED,
+                scheduled.phone,
+                scheduled.contact_ids,
+                self._stale_reason(contacts, scheduled.phone),
+            )
+            self._log_outcome(scheduled.company_id, scheduled.cause, outcome)
+            return outcome
         company = self._company(scheduled.company_id)
         current = self._consents.get_phone_consents(scheduled.company_id, [scheduled.phone]).get(
             scheduled.phone
@@ -264,7 +283,7 @@ class OptInService:
         outcome = self._request_phone(
             company,
             scheduled.phone,
-            scheduled.contact_ids,
+            still_wanted,
             current,
             scheduled.cause,
             operation_token(operation_id, scheduled.phone),
@@ -490,6 +509,17 @@ class OptInService:
         return True
 
     # Helpers ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _stale_reason(contacts: dict[str, Contact], phone: str) -> SkipReason:
+        """Say why no contact of a deferred request can still be texted at ``phone``."""
+        if not contacts:
+            return SkipReason.CONTACT_NOT_FOUND
+        reasons = [usable_phone(contact)[1] for contact in contacts.values()]
+        for reason in (SkipReason.SMS_DISABLED, SkipReason.NO_MOBILE_NUMBER):
+            if reason in reasons:
+                return reason
+        return SkipReason.NUMBER_CHANGED
 
     def _company(self, company_id: str) -> Company:
         return self._directory.get_company(company_id) or Company(company_id)

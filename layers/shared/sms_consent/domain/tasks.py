@@ -232,7 +232,11 @@ class TaskService:
     def release_scheduled_task_message(
         self, scheduled: ScheduledSend, operation_id: str
     ) -> TaskSendOutcome | None:
-        """Send a task message that quiet hours deferred, if the recipient is still opted in."""
+        """Send a task message that quiet hours deferred, if the recipient can still be texted.
+
+        The contact and the consent are read again, so a recipient who opted out, disabled SMS or
+        changed number overnight is skipped with that reason.
+        """
         prop = self._directory.get_property(scheduled.company_id, scheduled.property_id or "")
         if prop is None:
             return None
@@ -240,12 +244,23 @@ class TaskService:
             task = prop.task(scheduled.task_id or "")
         except NotFound:
             return None
-        current = self._consents.get_phone_consents(scheduled.company_id, [scheduled.phone]).get(
-            scheduled.phone
+        contact_id = scheduled.contact_ids[0] if scheduled.contact_ids else ""
+        recipient = Recipient(contact_id, "scheduled")
+        contact = self._directory.get_contact(scheduled.company_id, contact_id)
+        if contact is None:
+            return TaskSendOutcome(recipient, "skipped", "The contact no longer exists.")
+        if contact.mobile_phone and contact.mobile_phone != scheduled.phone:
+            return TaskSendOutcome(
+                recipient, "skipped", "The contact's mobile number changed after the text was deferred."
+            )
+        phone_consent = (
+            self._consents.get_phone_consents(scheduled.company_id, [scheduled.phone]).get(scheduled.phone)
+            if contact.mobile_phone
+            else None
         )
-        recipient = Recipient(scheduled.contact_ids[0] if scheduled.contact_ids else "", "scheduled")
-        if current is None or current.consent.status.value != SmsStatus.OPTED_IN.value:
-            return TaskSendOutcome(recipient, "skipped", _STATUS_REASONS[SmsStatus.NOT_REQUESTED])
+        status = contact_sms_status(contact, phone_consent, self._clock.now(), self._policy.display_time_zone)
+        if not status.can_send:
+            return TaskSendOutcome(recipient, "skipped", _STATUS_REASONS.get(status.status, status.detail))
         return self._send_one(scheduled.company_id, task, recipient, scheduled.phone, operation_id)
 
     # Helpers --------------------------------------------------------------------------------------
