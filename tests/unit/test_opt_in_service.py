@@ -119,14 +119,6 @@ def test_manual_request_within_cooldown_raises_cooldown_active(world):
     assert len(world.sender.texts_to(contact.mobile_phone)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "tests/fakes.py InMemoryConsents.claim_opt_in rejects a claim while expires_at >= now, "
-        "but Cooldown.is_active (and OptInService._decide) treat the cooldown as over when "
-        "expires_at == now; the request exactly 24 h later raises CooldownActive(next_request_at=now)"
-    ),
-)
 def test_manual_request_exactly_after_cooldown_sends(world):
     contact = world.contact()
     world.request(contact)
@@ -526,14 +518,6 @@ def test_manual_request_in_quiet_hours_sends_now(world):
     assert outcome.kind is OutcomeKind.SENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OptInService.release_scheduled texts the phone stored in the ScheduledSend without "
-        "re-reading the contacts: a contact that disabled SMS (or changed its number) after the "
-        "request was deferred still gets the opt-in request in the morning"
-    ),
-)
 def test_scheduler_skips_deferred_request_after_sms_disabled(world):
     buyer = world.contact()
     prop = world.property([(buyer, "buyer")])

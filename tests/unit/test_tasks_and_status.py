@@ -311,14 +311,6 @@ def test_scheduler_skips_task_message_after_opt_out(world):
     assert len(world.texts_to(leaves.mobile_phone)) == texts_to_leaver
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "TaskService.release_scheduled_task_message checks only the consent of the stored phone; "
-        "it never re-reads the contact, so a task message deferred by quiet hours still goes out "
-        "after the contact disabled SMS (or changed its number) overnight"
-    ),
-)
 def test_scheduler_skips_task_message_after_sms_disabled(world):
     opted_in = world.opted_in_contact()
     prop, task_id = property_with_recipients(world, [opted_in])
@@ -333,14 +325,6 @@ def test_scheduler_skips_task_message_after_sms_disabled(world):
     assert len(world.sender.sent) == texts_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "TaskService.release_scheduled_task_message reports every consent other than opted_in "
-        "with the not_requested reason, so an opted-out recipient is skipped with "
-        "'Opt-in not requested yet' instead of the opted-out reason"
-    ),
-)
 def test_release_task_message_opted_out_reports_opt_out(world):
     contact = world.opted_out_contact()
     prop, task_id = property_with_recipients(world, [contact])
