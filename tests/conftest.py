@@ -8,7 +8,6 @@ import pytest
 
 from tests.log_audit import AUDIT, leaks
 
-
 # Task messages the tests send; they must never reach a log line either.
 TEST_BODIES = ("Closing is on Friday",)
 

@@ -29,6 +29,7 @@ from sms_consent.domain.ports import (
     DuplicateChange,
     OptInClaim,
     OutboundSms,
+    PendingReply,
     SentSms,
     StaleConsent,
 )
@@ -100,6 +101,7 @@ class InMemoryConsents:
         self.messages: dict[str, OutboundMessage] = {}
         self.ledger_entries: list[LedgerEntry] = []
         self.markers: set[str] = set()
+        self.unsent_replies: dict[str, PendingReply] = {}
         self.scheduled: dict[tuple[str, str], ScheduledSend] = {}
         self.calls: Counter[str] = Counter()
         self._lock = threading.RLock()
@@ -149,7 +151,9 @@ class InMemoryConsents:
                 base, status=ConsentStatus.PENDING, requested_at=claim.claimed_at, updated_at=claim.claimed_at
             )
 
-    def record_sent(self, claim: OptInClaim, message: OutboundMessage, origination_number: str, entry: LedgerEntry) -> None:
+    def record_sent(
+        self, claim: OptInClaim, message: OutboundMessage, origination_number: str, entry: LedgerEntry
+    ) -> None:
         self.calls["record_sent"] += 1
         key = (claim.company_id, claim.phone)
         with self._lock:
@@ -177,7 +181,12 @@ class InMemoryConsents:
             else:
                 self.consents[key] = copy.deepcopy(previous)
 
-    def apply_changes(self, changes: Sequence[ConsentChange], dedupe_key: str | None = None) -> None:
+    def apply_changes(
+        self,
+        changes: Sequence[ConsentChange],
+        dedupe_key: str | None = None,
+        reply: PendingReply | None = None,
+    ) -> None:
         self.calls["apply_changes"] += 1
         with self._lock:
             if dedupe_key is not None and dedupe_key in self.markers:
@@ -189,9 +198,21 @@ class InMemoryConsents:
                     raise StaleConsent()
             if dedupe_key is not None:
                 self.markers.add(dedupe_key)
+                if reply is not None:
+                    self.unsent_replies[dedupe_key] = reply
             for change in changes:
-                self.consents[(change.consent.company_id, change.consent.phone)] = copy.deepcopy(change.consent)
+                self.consents[(change.consent.company_id, change.consent.phone)] = copy.deepcopy(
+                    change.consent
+                )
                 self.ledger_entries.append(change.ledger_entry)
+
+    def unsent_reply(self, dedupe_key: str) -> PendingReply | None:
+        with self._lock:
+            return self.unsent_replies.get(dedupe_key)
+
+    def mark_reply_sent(self, dedupe_key: str) -> None:
+        with self._lock:
+            self.unsent_replies.pop(dedupe_key, None)
 
     def consents_for_phone(self, phone: str) -> list[Consent]:
         with self._lock:

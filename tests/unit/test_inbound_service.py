@@ -340,14 +340,6 @@ def test_help_reply_redelivered_sends_no_second_text(world):
     assert len(world.sender.sent) == texts_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "InboundService._opt_out commits the opt-out and the inboundMessageId marker before "
-        "sending the confirmation; when that send raises SmsSendFailed the error propagates, "
-        "and the retry of the same message hits DuplicateChange and sends no confirmation at all"
-    ),
-)
 def test_stop_retry_sends_lost_confirmation(world):
     contact = world.contact()
     world.request(contact)

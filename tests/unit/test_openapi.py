@@ -47,4 +47,5 @@ def test_event_schemas_are_current():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for name, text in module.render().items():
-        assert (ROOT / "schemas" / "events" / name).read_text() == text, f"{name} is stale; run tools/event_schemas.py --write"
+        committed = (ROOT / "schemas" / "events" / name).read_text()
+        assert committed == text, f"{name} is stale; run tools/event_schemas.py --write"

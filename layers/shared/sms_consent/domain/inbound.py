@@ -29,6 +29,7 @@ from sms_consent.domain.ports import (
     DuplicateChange,
     EventPublisher,
     OutboundSms,
+    PendingReply,
     SmsSender,
     StaleConsent,
     Telemetry,
@@ -120,49 +121,82 @@ class InboundService:
         self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]
     ) -> InboundOutcome:
         targets = [consent for consent in senders if consent.status is not ConsentStatus.OPTED_OUT]
-        if not self._apply(sms, targets, ConsentStatus.OPTED_OUT, LedgerAction.OPTED_OUT, phone, our_number):
-            return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.DUPLICATE)
+        reply = None
+        if senders:
+            companies = [self._company(consent.company_id) for consent in senders]
+            reply = self._pending_reply(
+                phone,
+                our_number,
+                messages.opted_out_confirmation(companies),
+                senders[0].company_id,
+                "opt_out_confirmation",
+            )
+        if not self._apply(
+            sms, targets, ConsentStatus.OPTED_OUT, LedgerAction.OPTED_OUT, phone, our_number, reply
+        ):
+            return self._duplicate(sms, ReplyIntent.OPT_OUT)
         changed = [consent.company_id for consent in targets]
         for company_id in changed:
             self._telemetry.count("OptedOut")
             self._event("Opted Out", company_id, phone)
-        if not senders:
+        if reply is None:
             self._telemetry.count("ReplyFromUnknownPhone")
             return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.IGNORED)
-        companies = [self._company(consent.company_id) for consent in senders]
-        text = messages.opted_out_confirmation(companies)
-        self._reply(sms, phone, our_number, text, senders[0].company_id, "opt_out_confirmation")
-        return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.OPTED_OUT, changed, text)
+        self._send_reply(sms, reply)
+        return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.OPTED_OUT, changed, reply.body)
 
     def _opt_in(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
         targets = self._opt_in_targets(sms, senders)
-        if not self._apply(sms, targets, ConsentStatus.OPTED_IN, LedgerAction.OPTED_IN, phone, our_number):
-            return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.DUPLICATE)
-        if not targets:
+        if targets:
+            company_id = targets[0].company_id
+            text = messages.opted_in_confirmation(self._company(company_id))
+            reply = self._pending_reply(phone, our_number, text, company_id, "opt_in_confirmation")
+        else:
             # A YES with no pending request changes nothing; the help text says what to do.
-            text = self._help_text_for(senders, sms)
             credited = self._credited(sms, senders)
-            self._reply(sms, phone, our_number, text, credited.company_id if credited else "", "help")
+            text = self._help_text_for(senders, sms)
+            reply = self._pending_reply(
+                phone, our_number, text, credited.company_id if credited else "", "help"
+            )
+        if not self._apply(
+            sms, targets, ConsentStatus.OPTED_IN, LedgerAction.OPTED_IN, phone, our_number, reply
+        ):
+            return self._duplicate(sms, ReplyIntent.OPT_IN)
+        if not targets:
             self._telemetry.count("ReplyWithoutPendingRequest")
-            return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.HELP_SENT, reply_text=text)
+            self._send_reply(sms, reply)
+            return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.HELP_SENT, reply_text=reply.body)
         changed = [consent.company_id for consent in targets]
         for company_id in changed:
             self._telemetry.count("OptInConfirmed")
             self._event("Opt-In Confirmed", company_id, phone)
-        text = messages.opted_in_confirmation(self._company(changed[0]))
-        self._reply(sms, phone, our_number, text, changed[0], "opt_in_confirmation")
-        return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.OPTED_IN, changed, text)
+        self._send_reply(sms, reply)
+        return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.OPTED_IN, changed, reply.body)
 
     def _help(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
-        if not self._apply(sms, [], ConsentStatus.PENDING, LedgerAction.HELP_SENT, phone, our_number):
-            return InboundOutcome(ReplyIntent.HELP, ReplyResult.DUPLICATE)
-        text = self._help_text_for(senders, sms)
         credited = self._credited(sms, senders)
-        self._reply(sms, phone, our_number, text, credited.company_id if credited else "", "help")
+        text = self._help_text_for(senders, sms)
+        reply = self._pending_reply(phone, our_number, text, credited.company_id if credited else "", "help")
+        if not self._apply(sms, [], ConsentStatus.PENDING, LedgerAction.HELP_SENT, phone, our_number, reply):
+            return self._duplicate(sms, ReplyIntent.HELP)
+        self._send_reply(sms, reply)
         self._telemetry.count("HelpSent")
         return InboundOutcome(
             ReplyIntent.HELP, ReplyResult.HELP_SENT, [credited.company_id] if credited else [], text
         )
+
+    def _duplicate(self, sms: InboundSms, intent: ReplyIntent) -> InboundOutcome:
+        """Handle a redelivered message: change nothing, but send its reply if that never went out.
+
+        The reply is stored with the message's marker and flagged once sent, so a retry after a
+        failed send still answers the recipient, and a plain redelivery sends nothing.
+        """
+        self._telemetry.count("InboundDuplicateDropped")
+        unsent = self._consents.unsent_reply(sms.inbound_message_id)
+        if unsent is None:
+            return InboundOutcome(intent, ReplyResult.DUPLICATE)
+        self._send_reply(sms, unsent)
+        return InboundOutcome(intent, ReplyResult.DUPLICATE, [unsent.company_id], unsent.body)
 
     # Matching -------------------------------------------------------------------------------------
 
@@ -212,11 +246,12 @@ class InboundService:
         action: LedgerAction,
         phone: str,
         our_number: str,
+        reply: PendingReply | None,
     ) -> bool:
         """Change ``targets`` to ``status`` and mark the message handled, in one transaction.
 
-        Returns False when the message was handled before (a redelivery): nothing is written then,
-        and the caller sends no text.
+        The marker stores ``reply`` unsent. Returns False when the message was handled before (a
+        redelivery): nothing is written then.
         """
         now = self._clock.now()
         changes = [
@@ -241,36 +276,49 @@ class InboundService:
             for consent in targets
         ]
         try:
-            self._consents.apply_changes(changes, dedupe_key=sms.inbound_message_id)
+            self._consents.apply_changes(changes, dedupe_key=sms.inbound_message_id, reply=reply)
         except DuplicateChange:
-            self._telemetry.count("InboundDuplicateDropped")
             return False
         except StaleConsent:
             # A concurrent reply changed one of the consents; retrying re-reads them.
             raise TransientConsentRace("a consent changed while the reply was applied; retry") from None
         return True
 
-    def _reply(
-        self, sms: InboundSms, phone: str, our_number: str, text: str, company_id: str, kind: str
-    ) -> None:
+    @staticmethod
+    def _pending_reply(phone: str, our_number: str, text: str, company_id: str, kind: str) -> PendingReply:
+        return PendingReply(
+            destination=phone, origination=our_number, body=text, company_id=company_id, kind=kind
+        )
+
+    def _send_reply(self, sms: InboundSms, reply: PendingReply) -> None:
+        """Send the stored reply from the number that received the message, then flag it sent.
+
+        A retryable failure propagates, so the retry finds the reply unsent and sends it. A crash
+        between the send and the flag can repeat this one reply once.
+        """
         try:
             self._sender.send(
                 OutboundSms(
-                    destination=phone,
-                    body=text,
-                    company_id=company_id,
-                    kind=kind,
+                    destination=reply.destination,
+                    body=reply.body,
+                    company_id=reply.company_id,
+                    kind=reply.kind,
                     reference_id=sms.inbound_message_id,
-                    origination_identity=our_number,
+                    origination_identity=reply.origination,
                 )
             )
         except PermanentSendFailure as error:
-            # The consent change stands; a confirmation the provider refuses is not worth a retry.
+            # The consent change stands; a reply the provider refuses is not worth a retry.
             self._telemetry.count("ReplySendFailed")
             logger.warning(
                 "Reply text rejected",
-                extra={"phone": mask_phone(phone), "kind": kind, "error": type(error).__name__},
+                extra={
+                    "phone": mask_phone(reply.destination),
+                    "kind": reply.kind,
+                    "error": type(error).__name__,
+                },
             )
+        self._consents.mark_reply_sent(sms.inbound_message_id)
 
     def _event(self, detail_type: str, company_id: str, phone: str) -> None:
         publish_quietly(

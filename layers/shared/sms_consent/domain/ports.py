@@ -74,6 +74,17 @@ class ConsentChange:
     expected_status: ConsentStatus | None = None
 
 
+@dataclass(frozen=True)
+class PendingReply:
+    """The text that answers an inbound message, stored with the message's marker until sent."""
+
+    destination: str
+    origination: str
+    body: str
+    company_id: str
+    kind: str
+
+
 class ClaimRejected(Exception):
     """The conditional claim failed: a cooldown is active, or the consent is final."""
 
@@ -111,14 +122,27 @@ class ConsentRepository(Protocol):
         """Delete the claim if it still carries ``claim.token``, and restore the previous consent."""
         ...
 
-    def apply_changes(self, changes: Sequence[ConsentChange], dedupe_key: str | None = None) -> None:
+    def apply_changes(
+        self,
+        changes: Sequence[ConsentChange],
+        dedupe_key: str | None = None,
+        reply: PendingReply | None = None,
+    ) -> None:
         """Write the consents and append their ledger entries in one transaction.
 
         ``dedupe_key``, when set, is stored in the same transaction (even with no changes), so the
-        same inbound message can never apply twice. Raises `DuplicateChange` when the key exists,
-        `StaleConsent` when a consent's status is no longer its ``expected_status``; either way
-        nothing is written.
+        same inbound message can never apply twice; ``reply`` is stored with it, flagged unsent.
+        Raises `DuplicateChange` when the key exists, `StaleConsent` when a consent's status is no
+        longer its ``expected_status``; either way nothing is written.
         """
+        ...
+
+    def unsent_reply(self, dedupe_key: str) -> PendingReply | None:
+        """Return the reply stored with ``dedupe_key`` if it was never flagged sent."""
+        ...
+
+    def mark_reply_sent(self, dedupe_key: str) -> None:
+        """Flag the reply stored with ``dedupe_key`` as sent; a missing marker is ignored."""
         ...
 
     def consents_for_phone(self, phone: str) -> list[Consent]:
