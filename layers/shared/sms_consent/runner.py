@@ -58,7 +58,8 @@ def run_async(operation: Callable[[], Any], telemetry: Any, source: str) -> Any:
             telemetry.count("EventDropped")
         logger.warning(
             "Event dropped: it cannot succeed on retry",
-            extra={"source": source, "error_type": type(error).__name__, "error": error.message},
+            # The message can quote input (a phone number, a reply), so only its type is logged.
+            extra={"source": source, "error_type": type(error).__name__},
         )
         return Dropped(type(error).__name__)
 

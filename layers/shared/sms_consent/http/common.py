@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -28,8 +30,15 @@ def company_id_of(app: APIGatewayHttpResolver) -> str:
     The company never comes from the body or the path, so a caller cannot reach another
     company's data by naming it.
     """
-    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    return company_id_in(app.current_event.raw_event)
+
+
+def company_id_in(event: Any) -> str:
+    """Return the ``company_id`` claim of a payload-2.0 event, or raise `Unauthorized`."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    authorizer = (context.get("authorizer") if isinstance(context, dict) else None) or {}
+    jwt = (authorizer.get("jwt") if isinstance(authorizer, dict) else None) or {}
+    claims = (jwt.get("claims") if isinstance(jwt, dict) else None) or {}
     value = claims.get(COMPANY_CLAIM) if isinstance(claims, dict) else None
     if not isinstance(value, str) or not _COMPANY_ID.match(value):
         raise Unauthorized("missing or malformed company_id claim in the access token")
@@ -40,16 +49,67 @@ def request_id_of(app: APIGatewayHttpResolver) -> str:
     return str((app.current_event.raw_event.get("requestContext") or {}).get("requestId") or "")
 
 
-def _guard(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-    """Reject unauthenticated and oversized requests before any parsing or validation."""
+def _rejection(event: Any) -> tuple[int, str, str, list[dict[str, str]] | None] | None:
+    """Return status, code and message for a request to reject before routing, or None.
+
+    Besides the claim and the size, the body must be UTF-8 JSON whose top level is an object:
+    Powertools would otherwise validate only the first element of a JSON array.
+    """
     try:
-        company_id_of(app)
+        company_id_in(event)
     except Unauthorized as error:
-        return error_response(401, "unauthorized", error.message)
-    body = app.current_event.body or ""
-    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        return error_response(413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
+        return 401, "unauthorized", error.message, None
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        return 400, "malformed_body", "the body must be a JSON object", None
+    raw = body.encode("utf-8", "surrogatepass")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+            body = raw.decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return 400, "malformed_body", "the body is not base64-encoded UTF-8 text; send UTF-8 JSON", None
+    if len(raw) > MAX_BODY_BYTES:
+        return 413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes; send at most 64 KB", None
+    if body.strip():
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return 400, "malformed_json", "the body is not valid JSON", None
+        if not isinstance(parsed, dict):
+            message = "must be a JSON object, not an array or a single value"
+            return (
+                422,
+                "validation_failed",
+                "the request has invalid fields",
+                [{"field": "body", "message": message}],
+            )
+    return None
+
+
+class GuardedHttpResolver(APIGatewayHttpResolver):
+    """An HTTP API resolver that rejects unauthenticated and oversized requests first.
+
+    Powertools validates the body before middlewares run, so a guard written as a middleware would
+    answer a caller without a token with the body schema's errors. This check runs on the raw
+    event, before routing and validation.
+    """
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        rejection = _rejection(event)
+        if rejection is None:
+            return super().resolve(event, context)
+        status, code, message, fields = rejection
+        error: dict[str, Any] = {"code": code, "message": message}
+        if fields:
+            error["fields"] = fields
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": error}),
+            "isBase64Encoded": False,
+            "cookies": [],
+        }
 
 
 def _validation_fields(errors: Any) -> list[dict[str, str]]:
@@ -62,8 +122,7 @@ def _validation_fields(errors: Any) -> list[dict[str, str]]:
 
 def build_resolver(*routers: Any) -> APIGatewayHttpResolver:
     """Create a resolver with validation, the guard middleware and the error mapping."""
-    app = APIGatewayHttpResolver(enable_validation=True)
-    app.use(middlewares=[_guard])
+    app = GuardedHttpResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 

@@ -13,13 +13,25 @@ RoleName = Literal[tuple(role.value for role in Role)]  # type: ignore[valid-typ
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
+# Characters that reorder the display of text; in a company name or a message they can make a text
+# read differently from what was stored.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _clean_text(value: str) -> str:
-    """Strip surrounding whitespace and reject control characters, which no name or message needs."""
+    """Strip surrounding whitespace; reject control and bidirectional characters and invisible text."""
     cleaned = unicodedata.normalize("NFC", value).strip()
     if any(unicodedata.category(character) == "Cc" and character not in "\n" for character in cleaned):
         raise ValueError("contains control characters; remove them")
-    if not cleaned:
-        raise ValueError("is empty after trimming whitespace")
+    if any(character in _BIDI_CONTROLS for character in cleaned):
+        raise ValueError(
+            "contains bidirectional control characters (U+202A to U+202E, U+2066 to U+2069); remove them"
+        )
+    visible = "".join(
+        character for character in cleaned if unicodedata.category(character) not in ("Cf", "Zs")
+    )
+    if not visible.strip():
+        raise ValueError("has no visible characters; give a non-empty text")
     return cleaned
 
 
