@@ -352,3 +352,22 @@ def test_log_audit_sees_handler_log_lines(world):
     new_lines = AUDIT.lines[before:]
     assert any("Opt-in request sent" in line for line in new_lines)
     assert any("***0101" in line for line in new_lines)
+
+
+def test_api_form_encoded_body_returns_415(world):
+    event = load_event("api_create_contact.json")
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+
+    response = handler("api")(event, lambda_context())
+
+    assert response["statusCode"] == 415
+    assert "application/json" in json.loads(response["body"])["error"]["message"]
+
+
+def test_api_json_with_charset_is_accepted(world):
+    event = load_event("api_create_contact.json")
+    event["headers"]["content-type"] = "application/json; charset=utf-8"
+
+    response = handler("api")(event, lambda_context())
+
+    assert response["statusCode"] == 201

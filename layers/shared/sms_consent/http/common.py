@@ -72,6 +72,15 @@ def _rejection(event: Any) -> tuple[int, str, str, list[dict[str, str]] | None] 
     if len(raw) > MAX_BODY_BYTES:
         return 413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes; send at most 64 KB", None
     if body.strip():
+        content_type = _header(event, "content-type")
+        if content_type and not _is_json(content_type):
+            return (
+                415,
+                "unsupported_media_type",
+                f"the body has Content-Type {content_type[:80]}; "
+                "send JSON with Content-Type: application/json",
+                None,
+            )
         try:
             parsed = json.loads(body)
         except ValueError:
@@ -85,6 +94,21 @@ def _rejection(event: Any) -> tuple[int, str, str, list[dict[str, str]] | None] 
                 [{"field": "body", "message": message}],
             )
     return None
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    headers = event.get("headers") or {}
+    if not isinstance(headers, dict):
+        return ""
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name and isinstance(value, str):
+            return value.strip()
+    return ""
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 class GuardedHttpResolver(APIGatewayHttpResolver):
