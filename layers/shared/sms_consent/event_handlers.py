@@ -6,17 +6,17 @@ import json
 import logging
 from typing import Any
 
-from pydantic import ValidationError
-
 from sms_consent.container import get_container
 from sms_consent.domain.model import InboundSms
 from sms_consent.domain.provider_opt_outs import sync_provider_opt_outs
 from sms_consent.runner import Dropped, once_per_event, parse_or_drop, run_async
 from sms_consent.schemas.events import (
     ContactUpdated,
+    EventBridgeEnvelope,
     InboundSmsMessage,
     PartyAdded,
     RecipientAdded,
+    SnsEvent,
     TasksLaunched,
 )
 
@@ -25,15 +25,10 @@ logger = logging.getLogger(__name__)
 
 def _envelope(event: Any, telemetry: Any, source: str) -> tuple[str, str, Any] | Dropped:
     """Return the EventBridge event's id, detail-type and detail, or drop a malformed envelope."""
-    if (
-        not isinstance(event, dict)
-        or not isinstance(event.get("id"), str)
-        or not isinstance(event.get("detail"), dict)
-    ):
-        telemetry.count("MalformedEventDropped")
-        logger.warning("Malformed EventBridge envelope dropped", extra={"source": source})
-        return Dropped("malformed")
-    return event["id"], str(event.get("detail-type", "")), event["detail"]
+    envelope = parse_or_drop(EventBridgeEnvelope, event, telemetry, source)
+    if isinstance(envelope, Dropped):
+        return envelope
+    return envelope.id, envelope.detail_type, envelope.detail
 
 
 def handle_tasks_launched(event: Any, context: Any = None) -> Any:
@@ -102,14 +97,12 @@ def handle_party_events(event: Any, context: Any = None) -> Any:
 def handle_inbound_sns(event: Any, context: Any = None) -> list[Any]:
     """Apply each inbound SMS of an SNS event; duplicates are dropped by ``inboundMessageId``."""
     container = get_container()
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list):
-        container.telemetry.count("MalformedEventDropped")
-        logger.warning("Malformed SNS event dropped", extra={"source": "inbound_sms"})
-        return [Dropped("malformed")]
+    parsed = parse_or_drop(SnsEvent, event, container.telemetry, "inbound_sms")
+    if isinstance(parsed, Dropped):
+        return [parsed]
     results = []
-    for record in records:
-        message = _inbound_message(record, container.telemetry)
+    for record in parsed.records:
+        message = _inbound_message(record.sns.message, container.telemetry)
         if isinstance(message, Dropped):
             results.append(message)
             continue
@@ -127,25 +120,17 @@ def handle_inbound_sns(event: Any, context: Any = None) -> list[Any]:
     return results
 
 
-def _inbound_message(record: Any, telemetry: Any) -> InboundSmsMessage | Dropped:
+def _inbound_message(raw: str, telemetry: Any) -> InboundSmsMessage | Dropped:
+    """Parse the JSON that End User Messaging put in the notification's ``Message``."""
     try:
-        raw = record["Sns"]["Message"]
         data = json.loads(raw)
-    except (KeyError, TypeError, ValueError):
+    except ValueError:
         telemetry.count("MalformedEventDropped")
         logger.warning(
             "Inbound SMS notification without a JSON Message dropped", extra={"source": "inbound_sms"}
         )
         return Dropped("malformed")
-    try:
-        return InboundSmsMessage.model_validate(data)
-    except ValidationError as error:
-        fields = [".".join(str(p) for p in item["loc"]) for item in error.errors(include_url=False)]
-        telemetry.count("MalformedEventDropped")
-        logger.warning(
-            "Malformed inbound SMS dropped", extra={"source": "inbound_sms", "invalid_fields": fields}
-        )
-        return Dropped("malformed")
+    return parse_or_drop(InboundSmsMessage, data, telemetry, "inbound_sms")
 
 
 def handle_release_scheduled(event: Any, context: Any = None) -> Any:
