@@ -1,8 +1,8 @@
 """HTTP front of the local stack: the template's API routes and the local-only ``/local/*`` routes.
 
 The ``/local/*`` routes exist only here, never in the deployed API. They show the outbox, move
-the clock, simulate inbound texts and carrier opt-outs, and tell tests when all events are
-handled.
+the clock, simulate inbound texts and carrier opt-outs, tell tests when all events are handled,
+and serve the committed OpenAPI document with a Swagger UI page that needs no network access.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
+from local import REPO_ROOT
 from local.apigateway import HttpRequest, RouteTable, build_event, to_http_response
 from local.wsgi import make_threaded_server
 
@@ -33,6 +35,15 @@ MAX_LOCAL_BODY_BYTES = 64 * 1024
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Tests and the demo poll these paths, and printing each request would bury the other lines.
 UNPRINTED_PATHS = {"/local/idle", "/local/health"}
+OPENAPI_DOCUMENT = REPO_ROOT / "openapi.json"
+OPENAPI_PATH = "/local/openapi.json"
+SWAGGER_PATH = "/local/swagger"
+# Swagger UI files that aws-lambda-powertools ships in event_handler/openapi/swagger_ui, with the
+# media type of each. Serving them from the stack keeps the page working without network access.
+SWAGGER_ASSETS = {
+    "swagger-ui-bundle.min.js": "text/javascript; charset=utf-8",
+    "swagger-ui.min.css": "text/css; charset=utf-8",
+}
 
 
 class InvalidRequest(Exception):
@@ -84,7 +95,11 @@ class LocalHttpServer:
             ("POST", "/local/clock"): self._move_clock,
             ("POST", "/local/opt-out-list"): self._add_opt_out,
             ("GET", "/local/dead-letters"): self._dead_letters,
+            ("GET", OPENAPI_PATH): self._openapi_document,
+            ("GET", SWAGGER_PATH): self._swagger_page,
         }
+        for asset in SWAGGER_ASSETS:
+            self._local_routes[("GET", f"{SWAGGER_PATH}/{asset}")] = self._swagger_asset
 
     @property
     def port(self) -> int:
@@ -227,11 +242,73 @@ class LocalHttpServer:
         )
         return json_response(202, {"inbound_message_id": inbound_message_id})
 
+    def _openapi_document(self, request: Request) -> Response:
+        # The file is read on every request, so a `make openapi` run shows without a restart.
+        try:
+            document = OPENAPI_DOCUMENT.read_bytes()
+        except FileNotFoundError:
+            return error_response(
+                404, "not_found", f"{OPENAPI_DOCUMENT.name} is missing; generate it with make openapi"
+            )
+        return Response(document, status=200, content_type="application/json")
+
+    def _swagger_page(self, request: Request) -> Response:
+        return Response(swagger_page(), status=200, content_type="text/html; charset=utf-8")
+
+    def _swagger_asset(self, request: Request) -> Response:
+        name = request.path.rsplit("/", 1)[-1]
+        return Response(
+            (swagger_ui_directory() / name).read_bytes(), status=200, content_type=SWAGGER_ASSETS[name]
+        )
+
     def _add_opt_out(self, request: Request) -> Response:
         body = _json_object(request, allowed={"phone"})
         phone = _phone(body, "phone", required=True)
         self._stack.outbox.add_opted_out(phone)
         return json_response(200, {"opted_out": sorted(self._stack.outbox.opted_out)})
+
+
+# Swagger UI ------------------------------------------------------------------------------------
+
+
+def swagger_ui_directory() -> Path:
+    """Return the folder of the Swagger UI files bundled with aws-lambda-powertools."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    return Path(swagger_ui.__file__).parent
+
+
+def swagger_page() -> str:
+    """Build the Swagger UI page for the served OpenAPI document, with local script and style URLs.
+
+    Powertools' ``generate_swagger_html`` embeds the document in the page. This page loads it from
+    `OPENAPI_PATH` instead, so the page and that route always show the same file. ``validatorUrl``
+    is null because Swagger UI's default is https://validator.swagger.io/validator, which its
+    validator badge would load.
+    """
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>SMS consent API (local stack)</title>
+  <link rel="stylesheet" href="{SWAGGER_PATH}/swagger-ui.min.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{SWAGGER_PATH}/swagger-ui-bundle.min.js"></script>
+  <script>
+    SwaggerUIBundle({{
+      url: "{OPENAPI_PATH}",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout",
+      validatorUrl: null
+    }});
+  </script>
+</body>
+</html>
+"""
 
 
 # Validation of local request bodies ------------------------------------------------------------

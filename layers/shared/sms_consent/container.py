@@ -126,7 +126,11 @@ class Container:
     @cached_property
     def directory(self) -> DirectoryService:
         return DirectoryService(
-            self.directory_repository, self.publisher, self.clock, self.settings.default_country
+            self.directory_repository,
+            self.publisher,
+            self.clock,
+            self.settings.default_country,
+            own_numbers=frozenset({self.settings.origination_number}),
         )
 
     @cached_property

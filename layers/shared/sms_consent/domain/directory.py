@@ -16,6 +16,7 @@ from sms_consent.errors import (
     AlreadyLaunched,
     Conflict,
     FieldError,
+    InvalidPhoneNumber,
     NotFound,
     TransientError,
     ValidationFailed,
@@ -59,12 +60,18 @@ class DirectoryService:
     """
 
     def __init__(
-        self, directory: DirectoryRepository, publisher: EventPublisher, clock: Clock, default_region: str
+        self,
+        directory: DirectoryRepository,
+        publisher: EventPublisher,
+        clock: Clock,
+        default_region: str,
+        own_numbers: frozenset[str] = frozenset(),
     ) -> None:
         self._directory = directory
         self._publisher = publisher
         self._clock = clock
         self._default_region = default_region
+        self._own_numbers = own_numbers
 
     # Company --------------------------------------------------------------------------------------
 
@@ -81,7 +88,7 @@ class DirectoryService:
     def create_contact(
         self, company_id: str, name: str, mobile_phone: str | None, sms_enabled: bool
     ) -> Contact:
-        phone = normalize_phone(mobile_phone, self._default_region) if mobile_phone else None
+        phone = self._contact_phone(mobile_phone)
         now = self._clock.now()
         contact = Contact(company_id, uuid.uuid4().hex, name, phone, sms_enabled, now, now)
         self._directory.create_contact(contact)
@@ -112,7 +119,7 @@ class DirectoryService:
             updated.name = str(changes["name"])
         if "mobile_phone" in changes:
             raw = changes["mobile_phone"]
-            updated.mobile_phone = normalize_phone(str(raw), self._default_region) if raw else None
+            updated.mobile_phone = self._contact_phone(str(raw) if raw is not None else None)
         if "sms_enabled" in changes:
             updated.sms_enabled = bool(changes["sms_enabled"])
         self._directory.update_contact(updated)
@@ -270,6 +277,18 @@ class DirectoryService:
         return found
 
     # Helpers --------------------------------------------------------------------------------------
+
+    def _contact_phone(self, raw: str | None) -> str | None:
+        """Normalize a contact's mobile number; empty or blank text means no number."""
+        if raw is None or not raw.strip():
+            return None
+        phone = normalize_phone(raw, self._default_region)
+        if phone in self._own_numbers:
+            raise InvalidPhoneNumber(
+                "mobile_phone",
+                "is the number this service sends texts from; give the contact's own mobile number",
+            )
+        return phone
 
     def _modify(
         self, company_id: str, property_id: str, change: Callable[[Property], bool]

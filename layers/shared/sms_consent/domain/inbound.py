@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +17,7 @@ from sms_consent.domain.model import (
     InboundSms,
     LedgerAction,
     LedgerEntry,
+    new_entry_id,
 )
 from sms_consent.domain.opt_in import publish_quietly
 from sms_consent.domain.phone import mask_phone, normalize_phone
@@ -149,7 +149,7 @@ class InboundService:
         targets = self._opt_in_targets(sms, senders)
         if targets:
             company_id = targets[0].company_id
-            text = messages.opted_in_confirmation(self._company(company_id))
+            text = messages.opted_in_confirmation([self._company(consent.company_id) for consent in targets])
             reply = self._pending_reply(phone, our_number, text, company_id, "opt_in_confirmation")
         else:
             # A YES with no pending request changes nothing; the help text says what to do.
@@ -261,7 +261,7 @@ class InboundService:
                     company_id=consent.company_id,
                     phone=phone,
                     recorded_at=now,
-                    entry_id=uuid.uuid4().hex,
+                    entry_id=new_entry_id(),
                     action=action,
                     status_after=status,
                     cause=Cause.RECIPIENT_REPLY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sms_consent.domain.model import Company
-from sms_consent.domain.segments import to_gsm_friendly
+from sms_consent.domain.segments import is_gsm7, to_gsm_friendly
 
 # With a company name of up to 40 characters the request fits one GSM-7 segment (160 characters).
 OPT_IN_REQUEST = (
@@ -27,8 +27,14 @@ NO_PENDING_REQUEST_HELP = (
 
 
 def sender_name(company: Company) -> str:
-    """Return the company name as texts show it: GSM-7 lookalikes for curly quotes and odd spaces."""
-    return to_gsm_friendly(company.display_name).strip()
+    """Return the company name as texts show it, in GSM-7 only.
+
+    Curly quotes and odd spaces become their GSM-7 lookalikes, and characters with none (emoji,
+    for example) are dropped: one of them would turn the whole text into UCS-2 and triple its
+    segments. A name with nothing left falls back to the company id.
+    """
+    friendly = "".join(character for character in to_gsm_friendly(company.display_name) if is_gsm7(character))
+    return " ".join(friendly.split()) or company.company_id
 
 
 def opt_in_request(company: Company) -> str:
@@ -40,8 +46,10 @@ def help_text(company: Company) -> str:
     return HELP.format(company=sender_name(company), support=support)
 
 
-def opted_in_confirmation(company: Company) -> str:
-    return OPTED_IN.format(company=sender_name(company))
+def opted_in_confirmation(companies: Company | Sequence[Company]) -> str:
+    """Confirm an opt-in, naming every company the reply opted in to."""
+    listed = [companies] if isinstance(companies, Company) else list(companies)
+    return OPTED_IN.format(company=", ".join(sender_name(company) for company in listed))
 
 
 def opted_out_confirmation(companies: Sequence[Company]) -> str:

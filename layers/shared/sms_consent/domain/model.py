@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from sms_consent.errors import NotFound
+
+
+def new_entry_id() -> str:
+    """Return a ledger entry id that sorts in creation order after its timestamp.
+
+    Entries with the same ``recorded_at`` (a clock that does not tick between two writes, as in
+    tests and the local stack) then keep the order in which they were written.
+    """
+    return f"{time.time_ns():020d}{uuid.uuid4().hex[:12]}"
 
 
 class Role(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from sms_consent.domain.model import (
     OutboundMessage,
     PhoneConsent,
     ScheduledSend,
+    new_entry_id,
 )
 from sms_consent.domain.phone import mask_phone
 from sms_consent.domain.ports import (
@@ -117,6 +117,13 @@ class RecipientOutcome:
     next_request_at: datetime | None = None
     scheduled_for: datetime | None = None
     message_id: str | None = None
+
+
+def _whole_second_after(value: datetime) -> datetime:
+    """Round up to the second: the stored expiry is a TTL in whole epoch seconds."""
+    if value.microsecond:
+        return value.replace(microsecond=0) + timedelta(seconds=1)
+    return value
 
 
 def operation_token(operation_id: str, phone: str) -> str:
@@ -322,7 +329,7 @@ class OptInService:
             phone=phone,
             token=token,
             claimed_at=now,
-            expires_at=now + self._policy.cooldown,
+            expires_at=_whole_second_after(now + self._policy.cooldown),
             previous=current,
             reclaim=reclaim,
         )
@@ -429,7 +436,7 @@ class OptInService:
             company_id=company.company_id,
             phone=claim.phone,
             recorded_at=now,
-            entry_id=uuid.uuid4().hex,
+            entry_id=new_entry_id(),
             action=LedgerAction.OPT_IN_REQUESTED,
             status_after=ConsentStatus.PENDING,
             cause=cause,
@@ -480,7 +487,7 @@ class OptInService:
                 company_id=company_id,
                 phone=phone,
                 recorded_at=now,
-                entry_id=uuid.uuid4().hex,
+                entry_id=new_entry_id(),
                 action=LedgerAction.OPTED_OUT,
                 status_after=ConsentStatus.OPTED_OUT,
                 cause=Cause.PROVIDER_REPORT,

@@ -50,6 +50,8 @@ def normalize_phone(raw: str, default_region: str, field: str = "mobile_phone") 
             field,
             f"is not a phone number; give it in E.164 form such as +12015550123 (region {default_region})",
         ) from None
+    if parsed.extension:
+        raise InvalidPhoneNumber(field, "has an extension; texts cannot reach an extension, so remove it")
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber(
             field, "is not a valid phone number for its country; check the area code and the number of digits"

@@ -39,10 +39,15 @@ def format_time(value: datetime, zone: str = "UTC") -> str:
 def contact_sms_status(
     contact: Contact, phone_consent: PhoneConsent | None, now: datetime, zone: str = "UTC"
 ) -> ContactSmsStatus:
-    """Compute the contact's status: missing number and disabled SMS first, then the phone's consent."""
+    """Compute the contact's status: a missing number first, then an opt-out, then disabled SMS.
+
+    An opt-out outranks the contact's SMS switch, because enabling SMS cannot undo it and the
+    agent should see that before trying.
+    """
     if not contact.mobile_phone:
         return ContactSmsStatus(SmsStatus.NO_MOBILE_NUMBER, "No mobile number; add one to request opt-in.")
-    if not contact.sms_enabled:
+    opted_out = phone_consent is not None and phone_consent.consent.status is ConsentStatus.OPTED_OUT
+    if not contact.sms_enabled and not opted_out:
         return ContactSmsStatus(
             SmsStatus.SMS_DISABLED, "SMS is disabled for this contact; enable it to request opt-in."
         )
@@ -51,7 +56,12 @@ def contact_sms_status(
 
     consent = phone_consent.consent
     scheduled_for = phone_consent.scheduled.due_at if phone_consent.scheduled else None
-    next_request_at = phone_consent.next_request_at(now)
+    # The next request time matters only while a request is possible at all.
+    next_request_at = (
+        phone_consent.next_request_at(now)
+        if consent.status in (ConsentStatus.NOT_REQUESTED, ConsentStatus.PENDING)
+        else None
+    )
     common = {
         "requested_at": consent.requested_at,
         "next_request_at": next_request_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,12 @@ def error_response(
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
+def _body_field(field: str) -> str:
+    """Name a domain field as request validation does: ``sms_tasks[0].name`` is ``body.sms_tasks.0.name``."""
+    dotted = re.sub(r"\[(\d+)\]", r".\1", field)
+    return dotted if dotted.startswith(("body.", "path.", "query.")) else f"body.{dotted}"
+
+
 def service_error_response(error: ConsentServiceError, now: datetime | None = None) -> Response:
     """Map a typed service error to its status code and JSON body."""
     if isinstance(error, Unauthorized):
@@ -41,7 +48,7 @@ def service_error_response(error: ConsentServiceError, now: datetime | None = No
     if isinstance(error, NotFound):
         return error_response(404, "not_found", error.message)
     if isinstance(error, ValidationFailed):
-        fields = [{"field": item.field, "message": item.message} for item in error.errors]
+        fields = [{"field": _body_field(item.field), "message": item.message} for item in error.errors]
         return error_response(422, "validation_failed", "the request has invalid fields", fields)
     if isinstance(error, CooldownActive):
         retry_after = max(1, int((error.next_request_at - (now or datetime.now(UTC))).total_seconds()))

@@ -18,10 +18,16 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _clean_text(value: str) -> str:
-    """Strip surrounding whitespace; reject control and bidirectional characters and invisible text."""
+def _clean_text(value: str, multiline: bool = False) -> str:
+    """Strip surrounding whitespace; reject control and bidirectional characters and invisible text.
+
+    Only multi-line fields (a task's message) may contain line breaks.
+    """
     cleaned = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(character) == "Cc" and character not in "\n" for character in cleaned):
+    allowed = "\n" if multiline else ""
+    if any(unicodedata.category(character) == "Cc" and character not in allowed for character in cleaned):
+        if not multiline and ("\n" in cleaned or "\r" in cleaned):
+            raise ValueError("contains a line break; give it on one line")
         raise ValueError("contains control characters; remove them")
     if any(character in _BIDI_CONTROLS for character in cleaned):
         raise ValueError(
@@ -35,8 +41,9 @@ def _clean_text(value: str) -> str:
     return cleaned
 
 
-def Text(max_length: int) -> type[str]:  # noqa: N802 - reads as a type in annotations
-    return Annotated[StrictStr, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]  # type: ignore[return-value]
+def Text(max_length: int, multiline: bool = False) -> type[str]:  # noqa: N802 - reads as a type in annotations
+    clean = AfterValidator(lambda value: _clean_text(value, multiline))
+    return Annotated[StrictStr, Field(min_length=1, max_length=max_length), clean]  # type: ignore[return-value]
 
 
 ContactId = Annotated[StrictStr, Field(pattern=ID_PATTERN, description="Id returned by POST /contacts")]
@@ -91,7 +98,7 @@ class PartyBody(_Body):
 
 class SmsTaskBody(_Body):
     name: Text(200)  # type: ignore[valid-type]
-    message: Text(1600) = Field(description="Text sent to opted-in recipients")  # type: ignore[valid-type]
+    message: Text(1600, multiline=True) = Field(description="Text sent to opted-in recipients")  # type: ignore[valid-type]
     recipient_roles: list[RoleName] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
     recipient_contact_ids: list[ContactId] = Field(default_factory=list, max_length=100)
 
