@@ -371,3 +371,42 @@ def test_api_json_with_charset_is_accepted(world):
     response = handler("api")(event, lambda_context())
 
     assert response["statusCode"] == 201
+
+
+def test_api_deeply_nested_json_returns_400(world):
+    event = load_event("api_create_contact.json")
+    event["body"] = "[" * 30000 + "]" * 30000
+
+    response = handler("api")(event, lambda_context())
+
+    assert response["statusCode"] == 400
+
+
+def test_consent_history_csv_neutralizes_formula_replies(world):
+    pending_consent(world)
+    add_contact(world)
+    event = load_event("sns_inbound_sms.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message.update(
+        messageBody='=HYPERLINK("http://127.0.0.1/?"&A1,"please stop texting me")',
+        inboundMessageId="formula-1",
+    )
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    handler("inbound_sms")(event, lambda_context())
+    request = load_event("api_create_contact.json")
+    request.update(
+        routeKey="GET /contacts/{contact_id}/consent-history.csv",
+        rawPath=f"/contacts/{CONTACT_ID}/consent-history.csv",
+        body=None,
+        pathParameters={"contact_id": CONTACT_ID},
+    )
+    request["requestContext"].update(
+        routeKey=request["routeKey"],
+        http={**request["requestContext"]["http"], "method": "GET", "path": request["rawPath"]},
+    )
+
+    response = handler("api")(request, lambda_context())
+
+    assert response["statusCode"] == 200
+    assert "'=HYPERLINK" in response["body"]
+    assert "\n=HYPERLINK" not in response["body"] and ",=HYPERLINK" not in response["body"]

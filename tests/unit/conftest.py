@@ -122,7 +122,9 @@ class World:
             "US",
         )
         self.lifecycle = LifecycleService(self.directory_repository, self.opt_in)
-        self.directory = DirectoryService(self.directory_repository, self.publisher, self.clock, "US")
+        self.directory = DirectoryService(
+            self.directory_repository, self.publisher, self.clock, "US", own_numbers=frozenset({OUR_NUMBER})
+        )
         self.tasks = TaskService(
             self.directory_repository,
             self.consents,

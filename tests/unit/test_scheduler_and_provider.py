@@ -143,7 +143,7 @@ def test_release_due_skips_phone_opted_out_overnight(world):
     assert len(world.sender.sent) == texts_before
 
 
-def test_release_due_skips_request_sent_meanwhile(world):
+def test_release_due_has_nothing_after_request_sent_meanwhile(world):
     buyer = world.contact()
     prop = world.property([(buyer, "buyer")])
     world.clock.set(LATE_EVENING)
@@ -153,8 +153,20 @@ def test_release_due_skips_request_sent_meanwhile(world):
 
     summary = world.scheduler.release_due()
 
-    assert summary.skipped == 1
+    assert summary.due == 0
     assert len(world.sender.texts_to(buyer.mobile_phone)) == 1
+
+
+def test_manual_request_clears_deferred_status(world):
+    buyer = world.contact()
+    prop = world.property([(buyer, "buyer")])
+    world.clock.set(LATE_EVENING)
+    world.launch(prop)
+
+    world.request(buyer)
+
+    _, status = world.tasks.contact_status(world.COMPANY_ID, buyer.contact_id)
+    assert status.scheduled_for is None
 
 
 def test_release_due_respects_limit(world):

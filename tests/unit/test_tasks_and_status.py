@@ -241,7 +241,18 @@ def test_send_shared_number_texts_once(world):
     outcomes = world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-1")
 
     assert len(world.texts_to(first.mobile_phone)) == texts_before + 1
-    assert outcome_for(outcomes, second).reason == "Another recipient shares this number."
+    assert "Shares a mobile number" in outcome_for(outcomes, second).reason
+
+
+def test_preview_shared_number_counts_one_sendable(world):
+    first = world.opted_in_contact(name="Dana Buyer")
+    second = world.contact("Drew Buyer", phone=first.mobile_phone)
+    prop, task_id = property_with_recipients(world, [first, second])
+
+    preview = world.tasks.preview(world.COMPANY_ID, prop.property_id, task_id)
+
+    assert [view.can_send for view in preview.recipients] == [True, False]
+    assert preview.recipients[1].warning is True
 
 
 def test_send_publishes_sms_task_sent(world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -448,6 +448,9 @@ class OptInService:
         )
         self._consents.record_sent(claim, message, sent.origination_number, entry)
         self._telemetry.count("OptInRequested")
+        if claim.previous.scheduled is not None:
+            # The deferred request is now answered by this one; drop it so the status stops showing it.
+            self._consents.delete_scheduled(claim.previous.scheduled)
         publish_quietly(
             self._publisher,
             self._telemetry,
@@ -481,6 +484,9 @@ class OptInService:
         consent = current.consent if current else Consent(company_id, phone)
         if consent.status is ConsentStatus.OPTED_OUT:
             return False
+        if consent.origination_number is None:
+            # A reply (START) is matched by the number it was sent to; without one it could not undo this.
+            consent = replace(consent, origination_number=self._policy.origination_number)
         change = ConsentChange(
             consent=consent.with_status(ConsentStatus.OPTED_OUT, now),
             ledger_entry=LedgerEntry(

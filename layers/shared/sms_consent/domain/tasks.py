@@ -52,17 +52,27 @@ class RecipientView:
     recipient: Recipient
     contact: Contact | None
     status: ContactSmsStatus
+    # Set on every recipient after the first with the same number: the number gets one text.
+    shares_number_with: str | None = None
+
+    @property
+    def can_send(self) -> bool:
+        return self.status.can_send and self.shares_number_with is None
 
     @property
     def warning(self) -> bool:
-        return not self.status.can_send
+        return not self.can_send
 
     @property
     def reason(self) -> str | None:
         if self.contact is None:
             return "The contact no longer exists."
+        if self.shares_number_with is not None and self.status.can_send:
+            return "Shares a mobile number with another recipient; that number gets the text once."
         if self.status.can_send:
             return None
+        if self.status.scheduled_for is not None and self.status.status is SmsStatus.NOT_REQUESTED:
+            return self.status.detail
         return _STATUS_REASONS.get(self.status.status, self.status.detail)
 
 
@@ -176,13 +186,8 @@ class TaskService:
         now = self._clock.now()
         for view in self._recipient_views(prop, task):
             phone = view.contact.mobile_phone if view.contact else None
-            if not view.status.can_send or phone is None:
+            if not view.can_send or phone is None or phone in sent_phones:
                 outcomes.append(TaskSendOutcome(view.recipient, "skipped", view.reason))
-                continue
-            if phone in sent_phones:
-                outcomes.append(
-                    TaskSendOutcome(view.recipient, "skipped", "Another recipient shares this number.")
-                )
                 continue
             sent_phones.add(phone)
             opens_at = quiet_hours.next_allowed_send_time(phone, now) if self._policy.quiet_hours else None
@@ -316,12 +321,17 @@ class TaskService:
         )
         now = self._clock.now()
         views = []
+        first_with_phone: dict[str, str] = {}
         for recipient in recipients:
             contact = contacts.get(recipient.contact_id)
+            shares_with = None
             if contact is None:
                 status = ContactSmsStatus(SmsStatus.NOT_REQUESTED, "The contact no longer exists.")
             else:
                 phone_consent = consents.get(contact.mobile_phone) if contact.mobile_phone else None
                 status = contact_sms_status(contact, phone_consent, now, self._policy.display_time_zone)
-            views.append(RecipientView(recipient, contact, status))
+                if contact.mobile_phone and status.can_send:
+                    first = first_with_phone.setdefault(contact.mobile_phone, recipient.contact_id)
+                    shares_with = None if first == recipient.contact_id else first
+            views.append(RecipientView(recipient, contact, status, shares_with))
         return views

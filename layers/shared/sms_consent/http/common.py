@@ -85,6 +85,13 @@ def _rejection(event: Any) -> tuple[int, str, str, list[dict[str, str]] | None] 
             parsed = json.loads(body)
         except ValueError:
             return 400, "malformed_json", "the body is not valid JSON", None
+        except RecursionError:
+            return (
+                400,
+                "malformed_json",
+                "the body nests too deeply; no field of this API nests more than 3 levels",
+                None,
+            )
         if not isinstance(parsed, dict):
             message = "must be a JSON object, not an array or a single value"
             return (

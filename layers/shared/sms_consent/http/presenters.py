@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +90,7 @@ def recipient(view: RecipientView, preview: bool = False) -> dict[str, Any]:
     if preview:
         body.update(
             {
-                "can_send": view.status.can_send,
+                "can_send": view.can_send,
                 "can_request_opt_in": view.status.can_request_opt_in,
                 "next_request_at": iso(view.status.next_request_at),
                 "scheduled_for": iso(view.status.scheduled_for),
@@ -142,6 +143,24 @@ def opt_in_outcome(value: RecipientOutcome) -> dict[str, Any]:
         "scheduled_for": iso(value.scheduled_for),
         "message_id": value.message_id,
     }
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula; a reply text is
+# written by the recipient, so the export must never let it run.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe (CSV injection).
+
+    An E.164 number starts with + but cannot form a formula, so it is kept as it is.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES) and not _E164.match(value):
+        return "'" + value
+    return value
 
 
 LEDGER_COLUMNS = [

@@ -87,7 +87,8 @@ def consent_history_csv(contact_id: str):
     writer = csv.DictWriter(buffer, fieldnames=["phone", *presenters.LEDGER_COLUMNS])
     writer.writeheader()
     for entry in entries:
-        writer.writerow({"phone": contact.mobile_phone, **presenters.ledger_entry(entry)})
+        row = {"phone": contact.mobile_phone, **presenters.ledger_entry(entry)}
+        writer.writerow({column: presenters.spreadsheet_safe(value) for column, value in row.items()})
     return Response(
         status_code=200,
         content_type="text/csv",
