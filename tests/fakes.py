@@ -102,6 +102,7 @@ class InMemoryConsents:
         self.ledger_entries: list[LedgerEntry] = []
         self.markers: set[str] = set()
         self.unsent_replies: dict[str, PendingReply] = {}
+        self.windows: dict[tuple[str, ...], datetime] = {}
         self.scheduled: dict[tuple[str, str], ScheduledSend] = {}
         self.calls: Counter[str] = Counter()
         self._lock = threading.RLock()
@@ -205,6 +206,28 @@ class InMemoryConsents:
                     change.consent
                 )
                 self.ledger_entries.append(change.ledger_entry)
+
+    def claim_task_send(
+        self, company_id: str, task_id: str, phone: str, now: datetime, until: datetime
+    ) -> bool:
+        return self._claim_window(("task", company_id, task_id, phone), now, until)
+
+    def release_task_send(self, company_id: str, task_id: str, phone: str) -> None:
+        with self._lock:
+            self.windows.pop(("task", company_id, task_id, phone), None)
+
+    def claim_reply_slot(
+        self, phone: str, our_number: str, kind: str, now: datetime, until: datetime
+    ) -> bool:
+        return self._claim_window(("reply", phone, our_number, kind), now, until)
+
+    def _claim_window(self, key: tuple[str, ...], now: datetime, until: datetime) -> bool:
+        with self._lock:
+            held = self.windows.get(key)
+            if held is not None and held > now:
+                return False
+            self.windows[key] = until
+            return True
 
     def unsent_reply(self, dedupe_key: str) -> PendingReply | None:
         with self._lock:

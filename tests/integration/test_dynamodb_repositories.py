@@ -1040,3 +1040,37 @@ def test_mark_reply_sent_without_marker_is_ignored(consents):
     consents.mark_reply_sent("never-seen")
 
     assert consents.unsent_reply("never-seen") is None
+
+
+# Send windows -------------------------------------------------------------------------------------
+
+
+def test_task_send_claim_blocks_second_claim(consents):
+    until = NOW + timedelta(minutes=10)
+    consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, until)
+
+    assert consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, until) is False
+
+
+def test_task_send_claim_expired_but_present_can_be_claimed(consents):
+    consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, NOW + timedelta(minutes=10))
+    later = NOW + timedelta(minutes=11)
+
+    assert consents.claim_task_send(COMPANY, "task-1", PHONE, later, later + timedelta(minutes=10)) is True
+
+
+def test_task_send_release_allows_claim(consents):
+    until = NOW + timedelta(minutes=10)
+    consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, until)
+
+    consents.release_task_send(COMPANY, "task-1", PHONE)
+
+    assert consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, until) is True
+
+
+def test_reply_slot_is_per_kind(consents):
+    until = NOW + timedelta(hours=1)
+    consents.claim_reply_slot(PHONE, "+12015550100", "help", NOW, until)
+
+    assert consents.claim_reply_slot(PHONE, "+12015550100", "opt_out_confirmation", NOW, until) is True
+    assert consents.claim_reply_slot(PHONE, "+12015550100", "help", NOW, until) is False

@@ -362,3 +362,50 @@ def test_invalid_origination_number_raises_malformed_event(world, origination):
 def test_invalid_destination_number_raises_malformed_event(world):
     with pytest.raises(MalformedEvent):
         world.reply(world.new_phone(), "STOP", to_number="12")
+
+
+# Automatic replies that change nothing ------------------------------------------------------------
+
+
+def test_repeated_stop_gets_one_confirmation_per_hour(world):
+    contact = world.opted_out_contact()
+    texts_before = len(world.texts_to(contact.mobile_phone))
+
+    for _ in range(5):
+        world.reply(contact.mobile_phone, "STOP")
+
+    assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1
+
+
+def test_repeated_help_gets_one_reply_per_hour(world):
+    contact = world.contact()
+    world.request(contact)
+    texts_before = len(world.texts_to(contact.mobile_phone))
+
+    for _ in range(4):
+        world.reply(contact.mobile_phone, "HELP")
+
+    assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1
+
+
+def test_help_again_after_an_hour_is_answered(world):
+    contact = world.contact()
+    world.request(contact)
+    texts_before = len(world.texts_to(contact.mobile_phone))
+    world.reply(contact.mobile_phone, "HELP")
+    world.clock.advance(3601)
+
+    world.reply(contact.mobile_phone, "HELP")
+
+    assert len(world.texts_to(contact.mobile_phone)) == texts_before + 2
+
+
+def test_first_stop_confirmation_is_never_limited(world):
+    contact = world.contact()
+    world.request(contact)
+    world.reply(contact.mobile_phone, "HELP")
+    texts_before = len(world.texts_to(contact.mobile_phone))
+
+    world.reply(contact.mobile_phone, "STOP")
+
+    assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1

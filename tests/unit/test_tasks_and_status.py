@@ -366,3 +366,45 @@ def test_consent_history_lists_ledger_of_current_number(world):
     _, entries = world.tasks.consent_history(world.COMPANY_ID, contact.contact_id)
 
     assert [entry.action.value for entry in entries] == ["opt_in_requested", "opted_in"]
+
+
+# Repeated Send --------------------------------------------------------------------------------------
+
+
+def test_send_twice_texts_recipient_once(world):
+    buyer = world.opted_in_contact(name="Dana Buyer")
+    prop, task_id = property_with_recipients(world, [buyer])
+    texts_before = len(world.texts_to(buyer.mobile_phone))
+    world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-1")
+
+    outcomes = world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-2")
+
+    assert len(world.texts_to(buyer.mobile_phone)) == texts_before + 1
+    assert "less than 10 minutes ago" in outcome_for(outcomes, buyer).reason
+
+
+def test_send_again_after_window_texts_again(world):
+    buyer = world.opted_in_contact(name="Dana Buyer")
+    prop, task_id = property_with_recipients(world, [buyer])
+    texts_before = len(world.texts_to(buyer.mobile_phone))
+    world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-1")
+    world.clock.advance(11 * 60)
+
+    world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-2")
+
+    assert len(world.texts_to(buyer.mobile_phone)) == texts_before + 2
+
+
+def test_send_failed_by_throttling_can_be_sent_again(world):
+    from sms_consent.errors import SmsSendFailed
+
+    buyer = world.opted_in_contact(name="Dana Buyer")
+    prop, task_id = property_with_recipients(world, [buyer])
+    texts_before = len(world.texts_to(buyer.mobile_phone))
+    world.sender.fail_with.append(SmsSendFailed("throttled"))
+    first = world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-1")
+
+    world.tasks.send(world.COMPANY_ID, prop.property_id, task_id, "send-2")
+
+    assert outcome_for(first, buyer).outcome == "failed"
+    assert len(world.texts_to(buyer.mobile_phone)) == texts_before + 1

@@ -28,9 +28,11 @@ EXPECTED_FUNCTION_FOLDERS = {
     "release_scheduled",
     "sync_opt_outs",
 }
-# Functions that send opt-in requests and release a cooldown claim with a conditional delete
-# after a failed send. No other function may delete from ConsentTable.
+# Functions that release a claim with a conditional delete after a failed send: a cooldown claim
+# of an opt-in request, or the API's claim on a task message. No other function may delete from
+# ConsentTable.
 CONSENT_DELETERS = {
+    "ApiFunction",
     "RequestOptInFunction",
     "LaunchTasksFunction",
     "PartyAddedFunction",

@@ -159,6 +159,7 @@ class Container:
             self.clock,
             self.telemetry,
             self.settings.default_country,
+            reply_repeat_window=self.policy.reply_repeat_window,
         )
 
     @cached_property

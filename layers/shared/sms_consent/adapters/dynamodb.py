@@ -365,6 +365,38 @@ class DynamoConsentRepository:
                 _consent_from(item) for item in self._models.consent.by_phone.query(phone_index_pk(phone))
             ]
 
+    def claim_task_send(
+        self, company_id: str, task_id: str, phone: str, now: datetime, until: datetime
+    ) -> bool:
+        """Claim the right to text task ``task_id`` to ``phone`` until ``until``; False while claimed."""
+        return self._claim_window(company_pk(company_id), f"TASKSEND#{task_id}#{phone}", now, until)
+
+    def release_task_send(self, company_id: str, task_id: str, phone: str) -> None:
+        """Give the claim back after a send that the provider did not accept."""
+        item = self._models.send_window(company_pk(company_id), f"TASKSEND#{task_id}#{phone}")
+        with _translate_errors("DeleteItem"):
+            item.delete()
+
+    def claim_reply_slot(
+        self, phone: str, our_number: str, kind: str, now: datetime, until: datetime
+    ) -> bool:
+        """Claim the right to send an automatic reply of ``kind`` to ``phone`` until ``until``."""
+        return self._claim_window(f"REPLYLIMIT#{phone}", f"{our_number}#{kind}", now, until)
+
+    def _claim_window(self, pk: str, sk: str, now: datetime, until: datetime) -> bool:
+        model = self._models.send_window
+        # An expired claim can still be there (TTL deletion runs late), so the stored expiry decides.
+        condition = model.pk.does_not_exist() | (model.expires_at <= now)
+        item = model(pk, sk, claimed_at=now, expires_at=_round_up_to_second(until))
+        try:
+            with _translate_errors("PutItem"):
+                item.save(condition=condition)
+        except PynamoDBException as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def unsent_reply(self, dedupe_key: str) -> PendingReply | None:
         """Read the reply stored on an inbound marker, unless it was flagged sent."""
         item = _get_item(self._models.inbound_marker, inbound_pk(dedupe_key), INBOUND_SK)

@@ -253,6 +253,16 @@ class CooldownItem(ConsentTableItem):
     send_attempts = NumberAttribute()
 
 
+class SendWindowItem(ConsentTableItem):
+    """A claim that blocks a repeat of one kind of text to one number until ``expires_at``.
+
+    Used for task messages (a double click on Send) and automatic replies (an auto-responder loop).
+    """
+
+    claimed_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class ScheduledItem(ConsentTableItem):
     company_id = UnicodeAttribute()
     phone = UnicodeAttribute()
@@ -329,6 +339,7 @@ class BoundModels:
     membership: type[MembershipItem]
     consent: type[ConsentItem]
     cooldown: type[CooldownItem]
+    send_window: type[SendWindowItem]
     scheduled: type[ScheduledItem]
     message: type[MessageItem]
     inbound_marker: type[InboundMarkerItem]
@@ -411,6 +422,7 @@ def _derive_models(config: DynamoConfig) -> BoundModels:
         membership=derive(MembershipItem, consent_table),
         consent=derive(ConsentItem, consent_table),
         cooldown=derive(CooldownItem, consent_table),
+        send_window=derive(SendWindowItem, consent_table),
         scheduled=derive(ScheduledItem, consent_table),
         message=derive(MessageItem, consent_table),
         inbound_marker=derive(InboundMarkerItem, consent_table),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from sms_consent.domain import messages
@@ -77,7 +78,9 @@ class InboundService:
         clock: Clock,
         telemetry: Telemetry,
         default_region: str,
+        reply_repeat_window: timedelta = timedelta(hours=1),
     ) -> None:
+        self._reply_repeat_window = reply_repeat_window
         self._directory = directory
         self._consents = consents
         self._sender = sender
@@ -142,7 +145,8 @@ class InboundService:
         if reply is None:
             self._telemetry.count("ReplyFromUnknownPhone")
             return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.IGNORED)
-        self._send_reply(sms, reply)
+        # A repeated STOP changes nothing; its confirmation is limited like a help text.
+        self._send_reply(sms, reply, limited=not changed)
         return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.OPTED_OUT, changed, reply.body)
 
     def _opt_in(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
@@ -164,7 +168,7 @@ class InboundService:
             return self._duplicate(sms, ReplyIntent.OPT_IN)
         if not targets:
             self._telemetry.count("ReplyWithoutPendingRequest")
-            self._send_reply(sms, reply)
+            self._send_reply(sms, reply, limited=True)
             return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.HELP_SENT, reply_text=reply.body)
         changed = [consent.company_id for consent in targets]
         for company_id in changed:
@@ -179,7 +183,7 @@ class InboundService:
         reply = self._pending_reply(phone, our_number, text, credited.company_id if credited else "", "help")
         if not self._apply(sms, [], ConsentStatus.PENDING, LedgerAction.HELP_SENT, phone, our_number, reply):
             return self._duplicate(sms, ReplyIntent.HELP)
-        self._send_reply(sms, reply)
+        self._send_reply(sms, reply, limited=True)
         self._telemetry.count("HelpSent")
         return InboundOutcome(
             ReplyIntent.HELP, ReplyResult.HELP_SENT, [credited.company_id] if credited else [], text
@@ -290,12 +294,27 @@ class InboundService:
             destination=phone, origination=our_number, body=text, company_id=company_id, kind=kind
         )
 
-    def _send_reply(self, sms: InboundSms, reply: PendingReply) -> None:
+    def _send_reply(self, sms: InboundSms, reply: PendingReply, limited: bool = False) -> None:
         """Send the stored reply from the number that received the message, then flag it sent.
 
         A retryable failure propagates, so the retry finds the reply unsent and sends it. A crash
-        between the send and the flag can repeat this one reply once.
+        between the send and the flag can repeat this one reply once. A ``limited`` reply (one that
+        answers a message that changed nothing) goes to a number at most once per
+        ``reply_repeat_window``, so two auto-responders cannot text each other without end.
         """
+        if limited:
+            now = self._clock.now()
+            until = now + self._reply_repeat_window
+            if not self._consents.claim_reply_slot(
+                reply.destination, reply.origination, reply.kind, now, until
+            ):
+                self._telemetry.count("ReplyLimited")
+                logger.info(
+                    "Repeated automatic reply held back",
+                    extra={"phone": mask_phone(reply.destination), "kind": reply.kind},
+                )
+                self._consents.mark_reply_sent(sms.inbound_message_id)
+                return
         try:
             self._sender.send(
                 OutboundSms(

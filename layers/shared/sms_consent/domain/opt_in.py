@@ -67,6 +67,11 @@ class ConsentPolicy:
     quiet_hours: bool = True
     display_time_zone: str = "UTC"
     max_send_attempts: int = 2
+    # A task goes to one number at most once in this window, so a double click sends one text.
+    task_resend_window: timedelta = timedelta(minutes=10)
+    # Automatic replies that change nothing (HELP, a repeated STOP) go to one number at most once
+    # in this window, so two auto-responders cannot text each other in a loop.
+    reply_repeat_window: timedelta = timedelta(hours=1)
 
 
 class OutcomeKind(StrEnum):

@@ -137,6 +137,20 @@ class ConsentRepository(Protocol):
         """
         ...
 
+    def claim_task_send(
+        self, company_id: str, task_id: str, phone: str, now: datetime, until: datetime
+    ) -> bool:
+        """Claim the right to text a task to a phone until ``until``; False while another claim holds."""
+        ...
+
+    def release_task_send(self, company_id: str, task_id: str, phone: str) -> None: ...
+
+    def claim_reply_slot(
+        self, phone: str, our_number: str, kind: str, now: datetime, until: datetime
+    ) -> bool:
+        """Claim the right to send one automatic reply of ``kind`` to ``phone`` until ``until``."""
+        ...
+
     def unsent_reply(self, dedupe_key: str) -> PendingReply | None:
         """Return the reply stored with ``dedupe_key`` if it was never flagged sent."""
         ...

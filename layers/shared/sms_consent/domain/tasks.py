@@ -32,7 +32,7 @@ from sms_consent.domain.ports import (
 )
 from sms_consent.domain.segments import SegmentInfo, measure
 from sms_consent.domain.status import ContactSmsStatus, contact_sms_status
-from sms_consent.errors import DestinationOptedOut, NotFound, PermanentSendFailure
+from sms_consent.errors import DestinationOptedOut, NotFound, PermanentSendFailure, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +273,14 @@ class TaskService:
     def _send_one(
         self, company_id: str, task: SmsTask, recipient: Recipient, phone: str, operation_id: str
     ) -> TaskSendOutcome:
+        now = self._clock.now()
+        window = self._policy.task_resend_window
+        if not self._consents.claim_task_send(company_id, task.task_id, phone, now, now + window):
+            # A double click, or two agents pressing Send together, must not text the same task twice.
+            minutes = int(window.total_seconds() // 60)
+            return TaskSendOutcome(
+                recipient, "skipped", f"This task was sent to this number less than {minutes} minutes ago."
+            )
         try:
             sent = self._sender.send(
                 OutboundSms(
@@ -288,6 +296,10 @@ class TaskService:
             return TaskSendOutcome(recipient, "skipped", "The SMS provider reports the phone as opted out.")
         except PermanentSendFailure:
             return TaskSendOutcome(recipient, "skipped", "The SMS provider rejected the message.")
+        except TransientError:
+            self._consents.release_task_send(company_id, task.task_id, phone)
+            self._telemetry.count("TaskMessageSendFailed")
+            return TaskSendOutcome(recipient, "failed", "The SMS provider is unavailable; press Send again.")
         self._telemetry.count("TaskMessageSent")
         logger.info(
             "Task message sent",
