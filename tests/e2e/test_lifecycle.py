@@ -526,6 +526,8 @@ def test_nobody_unconsented_is_ever_texted(api):
     watch.opted_out.add(seller_phone)
     assert kinds_to(watch.new_texts("seller replies STOP")) == [("opt_out_confirmation", seller_phone)]
 
+    # A task goes to a number at most once in 10 minutes, so the second Send waits that long.
+    api.advance_clock(11 * 60)
     api.expect(200, "POST", send_path)
     assert kinds_to(watch.new_texts("send after the seller's STOP")) == [("task_message", buyer_phone)]
 
@@ -555,6 +557,7 @@ def test_nobody_unconsented_is_ever_texted(api):
     watch.opted_in.add(seller_phone)
     assert kinds_to(watch.new_texts("seller replies START")) == [("opt_in_confirmation", seller_phone)]
 
+    api.advance_clock(11 * 60)
     api.expect(200, "POST", send_path)
     assert kinds_to(watch.new_texts("send after the seller's START")) == [
         ("task_message", buyer_phone),

@@ -266,6 +266,30 @@ def test_provider_opted_out_phone_gets_no_retry(local_stack, api):
 # Dead letters ---------------------------------------------------------------------------------
 
 
+def test_parallel_send_clicks_text_each_recipient_once(local_stack, api):
+    contact, phone = pending_contact(api)
+    response = local_stack.call("POST", "/local/inbound-sms", None, {"from": phone, "body": "YES"})
+    assert response.status_code == 202, response.text
+    local_stack.wait_for_idle()
+    property_id, task_id = api.create_property({contact: "buyer"}, ["buyer"])
+    path = f"/properties/{property_id}/sms-tasks/{task_id}/send"
+    barrier = threading.Barrier(10)
+    statuses: list[int] = []
+
+    def click() -> None:
+        barrier.wait()
+        statuses.append(api.call("POST", path).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 10
+    assert len(api.texts("task_message")) == 1
+
+
 def test_dead_letters_empty(local_stack):
     local_stack.wait_for_idle()
 
