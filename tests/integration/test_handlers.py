@@ -410,3 +410,16 @@ def test_consent_history_csv_neutralizes_formula_replies(world):
     assert response["statusCode"] == 200
     assert "'=HYPERLINK" in response["body"]
     assert "\n=HYPERLINK" not in response["body"] and ",=HYPERLINK" not in response["body"]
+
+
+def test_inbound_stop_with_lone_surrogate_still_opts_out(world):
+    pending_consent(world)
+    event = load_event("sns_inbound_sms.json")
+    event["Records"][0]["Sns"]["Message"] = (
+        '{"originationNumber": "+12015550101", "destinationNumber": "+12015550100", '
+        '"messageBody": "STOP \\ud800", "inboundMessageId": "surrogate-1"}'
+    )
+
+    handler("inbound_sms")(event, lambda_context())
+
+    assert consent_status(world) is ConsentStatus.OPTED_OUT

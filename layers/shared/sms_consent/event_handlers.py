@@ -130,7 +130,17 @@ def _inbound_message(raw: str, telemetry: Any) -> InboundSmsMessage | Dropped:
             "Inbound SMS notification without a JSON Message dropped", extra={"source": "inbound_sms"}
         )
         return Dropped("malformed")
+    if isinstance(data, dict):
+        # A lone UTF-16 surrogate in the JSON (a broken emoji) would fail validation and lose the
+        # reply, a STOP included; replace it so the rest of the text still counts.
+        data = {key: _without_lone_surrogates(value) for key, value in data.items()}
     return parse_or_drop(InboundSmsMessage, data, telemetry, "inbound_sms")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def handle_release_scheduled(event: Any, context: Any = None) -> Any:
