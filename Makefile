@@ -3,6 +3,9 @@
 
 PYTHON ?= python3
 VENV ?= .venv
+# Ports of `make run`: the HTTP API and moto's server, both on 127.0.0.1.
+PORT ?= 3000
+MOTO_PORT ?= 5000
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
 
@@ -10,7 +13,8 @@ STAMP := $(VENV)/.installed-requirements
 
 help:
 	@echo "make demo           run the walkthrough on the local stack; exits non-zero on any unexpected outcome"
-	@echo "make run            serve the local stack on 127.0.0.1:3000 until stopped (Ctrl-C)"
+	@echo "make run            serve the local stack on 127.0.0.1:3000 until stopped (Ctrl-C);"
+	@echo "                    PORT=3001 MOTO_PORT=5001 choose other ports"
 	@echo "make test           lint (ruff, cfn-lint, checkov) and run every test"
 	@echo "make unit           run the unit tests only (no AWS mocks, no servers)"
 	@echo "make bench          print import times and DynamoDB calls per operation"
@@ -41,7 +45,7 @@ demo: venv
 	$(PY) -m local demo
 
 run: venv
-	$(PY) -m local run --port 3000
+	$(PY) -m local run --port $(PORT) --moto-port $(MOTO_PORT)
 
 bench: venv
 	$(PY) bench/bench.py

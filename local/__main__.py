@@ -23,6 +23,8 @@ LOCAL_ROUTES = (
     "POST /local/opt-out-list",
     "GET /local/dead-letters",
     "GET /local/health",
+    "GET /local/openapi.json",
+    "GET /local/swagger",
 )
 
 

@@ -145,12 +145,17 @@ class EventDispatcher:
             logger.info("Polling %s works again after %d failed polls", source.queue_url, failures)
 
     def _poll(self, source: QueueSource) -> bool:
+        response = self._sqs.receive_message(
+            QueueUrl=source.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            # An empty poll is not work: marking it busy made /local/idle flip while nothing ran.
+            return False
+        # Received messages count as in flight in `pending_messages` until deleted, so the stack
+        # never looks idle between the receive and this flag.
         self._busy.set()
         try:
-            response = self._sqs.receive_message(
-                QueueUrl=source.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
-            )
-            messages = response.get("Messages", [])
             for message in messages:
                 self._deliver(source, message)
                 self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])

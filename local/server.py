@@ -193,7 +193,16 @@ class LocalHttpServer:
         )
 
     def _idle(self, request: Request) -> Response:
-        return json_response(200, {"idle": self._stack.is_idle()})
+        """Report whether all events are handled; ``?wait_seconds=N`` (at most 30) waits for it."""
+        raw_wait = request.args.get("wait_seconds", "0")
+        try:
+            wait_seconds = float(raw_wait)
+        except ValueError:
+            raise InvalidRequest("wait_seconds", "must be a number of seconds") from None
+        if not 0 <= wait_seconds <= 30:
+            raise InvalidRequest("wait_seconds", "must be between 0 and 30")
+        idle = self._stack.wait_until_idle(wait_seconds) if wait_seconds else self._stack.is_idle()
+        return json_response(200, {"idle": idle})
 
     def _outbox(self, request: Request) -> Response:
         return json_response(200, self._stack.outbox.entries_as_json())
@@ -320,8 +329,8 @@ def _json_object(request: Request, allowed: set[str]) -> dict[str, Any]:
     raw = request.get_data(cache=False)
     try:
         value = json.loads(raw or b"{}")
-    except ValueError:
-        raise InvalidRequest("body", "is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise InvalidRequest("body", "is not valid JSON, or nests too deeply") from None
     if not isinstance(value, dict):
         raise InvalidRequest("body", "must be a JSON object")
     unknown = sorted(set(value) - allowed)

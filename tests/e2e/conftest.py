@@ -75,8 +75,12 @@ def local_stack() -> Iterator[LocalStackClient]:
         stack.stop()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Stop the stack when the next test is not an e2e test (pytest runs this folder's files together)."""
+    """Stop the stack when the next test is not an e2e test (pytest runs this folder's files together).
+
+    It runs last, after the test's own fixture teardowns, which may still call the stack.
+    """
     if nextitem is not None and E2E_DIR in Path(nextitem.path).resolve().parents:
         return
     while _running_stacks:

@@ -294,3 +294,20 @@ def test_dead_letters_empty(local_stack):
     local_stack.wait_for_idle()
 
     assert dead_letters(local_stack) == []
+
+
+def test_idle_waits_for_events_to_finish(local_stack, api):
+    contact = api.create_contact("Buyer", new_phone())
+    property_id, _ = api.create_property({contact: "buyer"}, ["buyer"])
+    api.expect(202, "POST", f"/properties/{property_id}/launch")
+
+    response = local_stack.call("GET", "/local/idle?wait_seconds=10", None)
+
+    assert response.json() == {"idle": True}
+    assert len(api.texts("opt_in_request")) == 1
+
+
+def test_idle_rejects_wait_over_30_seconds(local_stack):
+    response = local_stack.call("GET", "/local/idle?wait_seconds=31", None)
+
+    assert response.status_code == 400
