@@ -4,10 +4,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from sms_consent.http.resolvers import request_opt_in_resolver
 from sms_consent.observability import logger, metrics, tracer
 
+# Built at import so the routes load during the init phase, not in the first request. No AWS
+# client is created here: the container builds its clients on first use.
+resolver = request_opt_in_resolver()
+
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
     """Send one opt-in request, or answer why it cannot go out now."""
-    return request_opt_in_resolver().resolve(event, context)
+    return resolver.resolve(event, context)
