@@ -156,7 +156,7 @@ class InboundService:
             text = messages.opted_in_confirmation([self._company(consent.company_id) for consent in targets])
             reply = self._pending_reply(phone, our_number, text, company_id, "opt_in_confirmation")
         else:
-            # A YES with no pending request changes nothing; the help text says what to do.
+            # A YES with no pending request changes nothing, and the help text explains what to do.
             credited = self._credited(sms, senders)
             text = self._help_text_for(senders, sms)
             reply = self._pending_reply(
@@ -327,7 +327,7 @@ class InboundService:
                 )
             )
         except PermanentSendFailure as error:
-            # The consent change stands; a reply the provider refuses is not worth a retry.
+            # The consent change is kept, because a reply the provider refuses is not worth a retry.
             self._telemetry.count("ReplySendFailed")
             logger.warning(
                 "Reply text rejected",

@@ -1,4 +1,4 @@
-"""The texts the service sends. Each names the company, so the recipient knows who is asking."""
+"""The texts the service sends. Each names the company, so the recipient can tell who is asking."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class ConsentStatus(StrEnum):
 
 
 class SmsStatus(StrEnum):
-    """What the UI shows for a contact: the consent status, or why the contact cannot be asked at all."""
+    """Status the UI shows for a contact: the consent status, or the reason the contact cannot be asked."""
 
     NOT_REQUESTED = "not_requested"
     PENDING = "pending"

@@ -81,7 +81,7 @@ class OutcomeKind(StrEnum):
 
 
 class SkipReason(StrEnum):
-    """Why no opt-in request (or task message) went to a recipient."""
+    """Reason that no opt-in request (or task message) went to a recipient."""
 
     OPTED_IN = "opted_in"
     OPTED_OUT = "opted_out"
@@ -113,7 +113,7 @@ SKIP_EXPLANATIONS = {
 
 @dataclass
 class RecipientOutcome:
-    """What happened for one phone (and the contacts that share it)."""
+    """Outcome for one phone and the contacts that share it."""
 
     kind: OutcomeKind
     phone: str | None
@@ -454,7 +454,7 @@ class OptInService:
         self._consents.record_sent(claim, message, sent.origination_number, entry)
         self._telemetry.count("OptInRequested")
         if claim.previous.scheduled is not None:
-            # The deferred request is now answered by this one; drop it so the status stops showing it.
+            # This request replaces the deferred one, so drop that and the status stops showing it.
             self._consents.delete_scheduled(claim.previous.scheduled)
         publish_quietly(
             self._publisher,

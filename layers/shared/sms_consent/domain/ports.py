@@ -193,7 +193,7 @@ class OutboundSms:
 
 @dataclass(frozen=True)
 class SentSms:
-    """What the provider returned for an accepted text."""
+    """The provider's response to an accepted text."""
 
     message_id: str
     origination_number: str
