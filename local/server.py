@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,13 @@ class InvalidRequest(Exception):
         super().__init__(f"{field} {message}")
         self.field = field
         self.message = message
+
+
+# Bounds of the local clock: datetime arithmetic overflows near the years 1 and 9999, and the
+# schedules step through the time between two clock positions.
+_CLOCK_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK_MAX = datetime(9000, 1, 1, tzinfo=UTC)
+_MAX_ADVANCE_SECONDS = 10 * 365 * 86400
 
 
 def json_response(status: int, value: Any, headers: dict[str, str] | None = None) -> Response:
@@ -219,6 +226,8 @@ class LocalHttpServer:
             raise InvalidRequest("advance_seconds", "give exactly one of advance_seconds and now")
         if "now" in body:
             new_time = _aware_datetime(body["now"], "now")
+            if not _CLOCK_MIN <= new_time <= _CLOCK_MAX:
+                raise InvalidRequest("now", "must be between the years 1970 and 9000")
             now, ran = self._stack.move_clock(now=new_time)
         else:
             seconds = body["advance_seconds"]
@@ -230,6 +239,12 @@ class LocalHttpServer:
                 raise InvalidRequest("advance_seconds", "must be a number of seconds")
             if seconds < 0:
                 raise InvalidRequest("advance_seconds", "must not be negative; to go back, set now")
+            if seconds > _MAX_ADVANCE_SECONDS:
+                raise InvalidRequest("advance_seconds", f"must be at most {_MAX_ADVANCE_SECONDS} (10 years)")
+            if self._stack.clock.now() + timedelta(seconds=seconds) > _CLOCK_MAX:
+                raise InvalidRequest(
+                    "advance_seconds", "would move the clock past the year 9000; set now instead"
+                )
             now, ran = self._stack.move_clock(advance_seconds=float(seconds))
         return json_response(200, {"now": now.isoformat(), "ran": ran})
 

@@ -311,3 +311,14 @@ def test_idle_rejects_wait_over_30_seconds(local_stack):
     response = local_stack.call("GET", "/local/idle?wait_seconds=31", None)
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"advance_seconds": 1e12}, {"now": "0001-01-01T00:00:00+14:00"}, {"now": "9999-12-31T23:59:59Z"}],
+)
+def test_clock_out_of_range_is_rejected(local_stack, body):
+    response = local_stack.call("POST", "/local/clock", None, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0]["field"] in body

@@ -367,11 +367,22 @@ def test_invalid_destination_number_raises_malformed_event(world):
 # Automatic replies that change nothing ------------------------------------------------------------
 
 
-def test_repeated_stop_gets_one_confirmation_per_hour(world):
+def test_repeated_stop_within_hour_gets_no_second_confirmation(world):
     contact = world.opted_out_contact()
     texts_before = len(world.texts_to(contact.mobile_phone))
 
     for _ in range(5):
+        world.reply(contact.mobile_phone, "STOP")
+
+    assert len(world.texts_to(contact.mobile_phone)) == texts_before
+
+
+def test_repeated_stop_after_hour_gets_one_confirmation(world):
+    contact = world.opted_out_contact()
+    texts_before = len(world.texts_to(contact.mobile_phone))
+    world.clock.advance(3601)
+
+    for _ in range(3):
         world.reply(contact.mobile_phone, "STOP")
 
     assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1

@@ -111,6 +111,13 @@ CLASSIFICATION_CASES = [
     ("Stop yes", OPT_OUT),
     # Keywords inside unrelated sentences.
     ("Can we stop by the house Tuesday?", UNKNOWN),
+    ("Y STOP", OPT_OUT),
+    ("Y, stop", OPT_OUT),
+    ("Thanks, STOP", OPT_OUT),
+    ("Who is this? STOP", OPT_OUT),
+    ("Wrong #", OPT_OUT),
+    ("I can't stop", UNKNOWN),
+    ("Please don't stop", UNKNOWN),
     ("I will end up buying it", UNKNOWN),
     ("Don't cancel the inspection", UNKNOWN),
     ("please cancel the showing", UNKNOWN),

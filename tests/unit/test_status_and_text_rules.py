@@ -121,3 +121,52 @@ def test_spreadsheet_safe_keeps_plain_text():
 
 def test_spreadsheet_safe_keeps_e164_numbers():
     assert spreadsheet_safe("+12015550101") == "+12015550101"
+
+
+def _two_company_requests(world):
+    other = world.company("company-beta", "Beta Realty")
+    contact = world.contact()
+    other_contact = world.contact(company_id=other.company_id, phone=contact.mobile_phone)
+    first = world.request(contact)
+    world.opt_in.request_for_contact(other.company_id, other_contact.contact_id, "beta-click")
+    return other, contact, first
+
+
+def test_second_yes_to_same_request_credits_nobody_else(world):
+    other, contact, first = _two_company_requests(world)
+    world.reply(contact.mobile_phone, "YES", previous_message_id=first.message_id)
+
+    outcome = world.reply(contact.mobile_phone, "YES", previous_message_id=first.message_id)
+
+    assert outcome.company_ids == []
+    assert world.phone_consent(contact.mobile_phone, other.company_id).consent.status.value == "pending"
+
+
+def test_yes_answering_a_confirmation_credits_nobody_else(world):
+    other, contact, _ = _two_company_requests(world)
+    world.reply(contact.mobile_phone, "YES")
+    confirmation_id = f"msg-{len(world.sender.sent)}"
+
+    world.reply(contact.mobile_phone, "YES", previous_message_id=confirmation_id)
+
+    assert world.phone_consent(contact.mobile_phone, world.COMPANY_ID).consent.status.value == "pending"
+
+
+def test_sender_name_keeps_letters_of_other_scripts():
+    assert messages.sender_name(Company("c-1", "東京不動産")) == "東京不動産"
+
+
+def test_sender_name_keeps_hebrew_and_latin_words():
+    assert messages.sender_name(Company("c-1", "שלום Realty")) == "שלום Realty"
+
+
+def test_start_after_provider_opt_out_stays_opted_out_when_provider_blocks(world):
+    from sms_consent.errors import DestinationOptedOut
+
+    contact = world.contact()
+    world.opt_in.mark_opted_out_by_provider(world.COMPANY_ID, contact.mobile_phone)
+    world.sender.fail_with.append(DestinationOptedOut("still listed"))
+
+    world.reply(contact.mobile_phone, "START")
+
+    assert world.phone_consent(contact.mobile_phone).consent.status.value == "opted_out"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -18,6 +19,7 @@ from sms_consent.domain.model import (
     InboundSms,
     LedgerAction,
     LedgerEntry,
+    OutboundMessage,
     new_entry_id,
 )
 from sms_consent.domain.opt_in import publish_quietly
@@ -35,7 +37,13 @@ from sms_consent.domain.ports import (
     StaleConsent,
     Telemetry,
 )
-from sms_consent.errors import InvalidPhoneNumber, MalformedEvent, PermanentSendFailure, TransientError
+from sms_consent.errors import (
+    DestinationOptedOut,
+    InvalidPhoneNumber,
+    MalformedEvent,
+    PermanentSendFailure,
+    TransientError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +182,7 @@ class InboundService:
         for company_id in changed:
             self._telemetry.count("OptInConfirmed")
             self._event("Opt-In Confirmed", company_id, phone)
-        self._send_reply(sms, reply)
+        self._send_reply(sms, reply, opted_in=changed)
         return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.OPTED_IN, changed, reply.body)
 
     def _help(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
@@ -215,10 +223,10 @@ class InboundService:
         answerable = [c for c in senders if c.status in (ConsentStatus.PENDING, ConsentStatus.OPTED_OUT)]
         if sms.previous_published_message_id:
             message = self._consents.find_outbound_message(sms.previous_published_message_id)
-            if message is not None:
-                for consent in answerable:
-                    if consent.company_id == message.company_id:
-                        return [consent]
+            if message is not None and any(c.company_id == message.company_id for c in senders):
+                # The reply answers a known text of this company, so it can only be that
+                # company's: a second YES must not opt in another company that asked too.
+                return [c for c in answerable if c.company_id == message.company_id]
         pending = [c for c in senders if c.status is ConsentStatus.PENDING]
         if pending:
             return [max(pending, key=lambda c: (c.requested_at is not None, c.requested_at))]
@@ -294,29 +302,33 @@ class InboundService:
             destination=phone, origination=our_number, body=text, company_id=company_id, kind=kind
         )
 
-    def _send_reply(self, sms: InboundSms, reply: PendingReply, limited: bool = False) -> None:
+    def _send_reply(
+        self, sms: InboundSms, reply: PendingReply, limited: bool = False, opted_in: Sequence[str] = ()
+    ) -> None:
         """Send the stored reply from the number that received the message, then flag it sent.
 
         A retryable failure propagates, so the retry finds the reply unsent and sends it. A crash
-        between the send and the flag can repeat this one reply once. A ``limited`` reply (one that
-        answers a message that changed nothing) goes to a number at most once per
-        ``reply_repeat_window``, so two auto-responders cannot text each other without end.
+        between the send and the flag can repeat this one reply once. Every reply opens a
+        ``reply_repeat_window`` for its kind and number, and a ``limited`` reply (one that answers
+        a message that changed nothing) is held back inside it, so a repeated STOP gets no second
+        confirmation and two auto-responders cannot text each other without end. ``opted_in``
+        lists the companies a YES or START just opted in; if the provider still reports the phone
+        as opted out, they go back to opted out, because no text can reach it.
         """
-        if limited:
-            now = self._clock.now()
-            until = now + self._reply_repeat_window
-            if not self._consents.claim_reply_slot(
-                reply.destination, reply.origination, reply.kind, now, until
-            ):
-                self._telemetry.count("ReplyLimited")
-                logger.info(
-                    "Repeated automatic reply held back",
-                    extra={"phone": mask_phone(reply.destination), "kind": reply.kind},
-                )
-                self._consents.mark_reply_sent(sms.inbound_message_id)
-                return
+        now = self._clock.now()
+        opened = self._consents.claim_reply_slot(
+            reply.destination, reply.origination, reply.kind, now, now + self._reply_repeat_window
+        )
+        if limited and not opened:
+            self._telemetry.count("ReplyLimited")
+            logger.info(
+                "Repeated automatic reply held back",
+                extra={"phone": mask_phone(reply.destination), "kind": reply.kind},
+            )
+            self._consents.mark_reply_sent(sms.inbound_message_id)
+            return
         try:
-            self._sender.send(
+            sent = self._sender.send(
                 OutboundSms(
                     destination=reply.destination,
                     body=reply.body,
@@ -326,6 +338,13 @@ class InboundService:
                     origination_identity=reply.origination,
                 )
             )
+        except DestinationOptedOut:
+            self._telemetry.count("ReplySendFailed")
+            logger.warning(
+                "Reply text rejected: the provider lists the phone as opted out",
+                extra={"phone": mask_phone(reply.destination), "kind": reply.kind},
+            )
+            self._restore_provider_opt_out(reply, opted_in)
         except PermanentSendFailure as error:
             # The consent change is kept, because a reply the provider refuses is not worth a retry.
             self._telemetry.count("ReplySendFailed")
@@ -337,7 +356,49 @@ class InboundService:
                     "error": type(error).__name__,
                 },
             )
+        else:
+            if reply.company_id:
+                # A later reply whose previousPublishedMessageId is this text belongs to this company.
+                self._consents.record_outbound(
+                    OutboundMessage(sent.message_id, reply.company_id, reply.destination, reply.kind, now)
+                )
         self._consents.mark_reply_sent(sms.inbound_message_id)
+
+    def _restore_provider_opt_out(self, reply: PendingReply, company_ids: Sequence[str]) -> None:
+        if not company_ids:
+            return
+        now = self._clock.now()
+        changes = []
+        for consent in self._consents.consents_for_phone(reply.destination):
+            if consent.company_id not in company_ids or consent.status is not ConsentStatus.OPTED_IN:
+                continue
+            changes.append(
+                ConsentChange(
+                    consent=consent.with_status(ConsentStatus.OPTED_OUT, now),
+                    ledger_entry=LedgerEntry(
+                        company_id=consent.company_id,
+                        phone=reply.destination,
+                        recorded_at=now,
+                        entry_id=new_entry_id(),
+                        action=LedgerAction.OPTED_OUT,
+                        status_after=ConsentStatus.OPTED_OUT,
+                        cause=Cause.PROVIDER_REPORT,
+                        direction="none",
+                        origination_number=reply.origination,
+                        destination_number=reply.destination,
+                    ),
+                    expected_status=ConsentStatus.OPTED_IN,
+                )
+            )
+        if not changes:
+            return
+        try:
+            self._consents.apply_changes(changes)
+        except (DuplicateChange, StaleConsent):
+            return
+        for change in changes:
+            self._telemetry.count("OptedOut")
+            self._event("Opted Out", change.consent.company_id, reply.destination)
 
     def _event(self, detail_type: str, company_id: str, phone: str) -> None:
         publish_quietly(

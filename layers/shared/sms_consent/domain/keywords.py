@@ -74,7 +74,7 @@ HELP_KEYWORDS = frozenset({"help", "info"})
 _LEADING_FILLERS = frozenset({"please", "pls", "plz", "kindly", "just", "ok", "okay", "no", "hi", "hey"})
 
 # Replies that are a revocation only when they are the whole reply.
-OPT_OUT_WHOLE_REPLIES = frozenset({"not interested", "go away"})
+OPT_OUT_WHOLE_REPLIES = frozenset({"not interested", "go away", "wrong", "wrong #"})
 
 _MESSAGES = r"(?:texts?|txts?|texting|text messages?|messages|msgs?|messaging|sms|spam|notifications|alerts)"
 _CONTACT_VERBS = r"(?:text|txt|message|msg|sms|contact|call|email|spam|bother)"
@@ -123,7 +123,7 @@ _REVOCATION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 # A revocation phrase right after one of these words is negated ("please don't stop
 # texting me", "I don't want to unsubscribe"). Patterns that start with a negation
 # themselves are checked against the text before their match, so they are unaffected.
-_NEGATIONS = frozenset({"don't", "dont", "not", "never"})
+_NEGATIONS = frozenset({"don't", "dont", "not", "never", "can't", "cant", "cannot", "won't", "wont"})
 _NEGATION_LOOKBACK_WORDS = 3
 
 # Apostrophe lookalikes that NFKC keeps as they are. Phones often send the right
@@ -255,6 +255,11 @@ def _is_opt_out(normalized: str, words: list[str]) -> bool:
         return True
 
     if normalized in OPT_OUT_WHOLE_REPLIES:
+        return True
+    # A reply that ends with an unambiguous opt-out word ("Y STOP", "Thanks, STOP", "Who is
+    # this? STOP") revokes, unless a negation comes just before it ("I can't stop").
+    last = words[-1]
+    if last in UNAMBIGUOUS_OPT_OUT_WORDS and not _is_negated(normalized[: normalized.rfind(last)]):
         return True
     return _contains_revocation_phrase(normalized)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from sms_consent.domain.model import Company
@@ -27,13 +28,18 @@ NO_PENDING_REQUEST_HELP = (
 
 
 def sender_name(company: Company) -> str:
-    """Return the company name as texts show it, in GSM-7 only.
+    """Return the company name as texts show it.
 
-    Curly quotes and odd spaces become their GSM-7 lookalikes, and characters with none (emoji,
-    for example) are dropped: one of them would turn the whole text into UCS-2 and triple its
-    segments. A name with nothing left falls back to the company id.
+    Curly quotes, odd spaces and accents become their GSM-7 lookalikes. Emoji and other symbols
+    are dropped, because one of them would turn the whole text into UCS-2 and triple its segments
+    while naming nobody. Letters of other scripts stay (the text is then UCS-2), so a name such
+    as "東京不動産" still names the company. A name with nothing left falls back to the company id.
     """
-    friendly = "".join(character for character in to_gsm_friendly(company.display_name) if is_gsm7(character))
+    friendly = "".join(
+        character
+        for character in to_gsm_friendly(company.display_name)
+        if is_gsm7(character) or unicodedata.category(character)[0] in "LNM"
+    )
     return " ".join(friendly.split()) or company.company_id
 
 

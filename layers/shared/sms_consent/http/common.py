@@ -68,7 +68,7 @@ def _rejection(event: Any) -> tuple[int, str, str, list[dict[str, str]] | None] 
             raw = base64.b64decode(body, validate=True)
             body = raw.decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return 400, "malformed_body", "the body is not base64-encoded UTF-8 text; send UTF-8 JSON", None
+            return 400, "malformed_body", "the body is not valid UTF-8 text; send JSON encoded as UTF-8", None
     if len(raw) > MAX_BODY_BYTES:
         return 413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes; send at most 64 KB", None
     if body.strip():

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sms_consent.domain import messages
 from sms_consent.domain.model import Company, Contact, LedgerEntry, Property, SmsTask
 from sms_consent.domain.opt_in import RecipientOutcome
 from sms_consent.domain.status import ContactSmsStatus
@@ -21,7 +22,7 @@ def company(value: Company) -> dict[str, Any]:
         "company_id": value.company_id,
         "name": value.name,
         "support_contact": value.support_contact,
-        "name_in_texts": value.display_name,
+        "name_in_texts": messages.sender_name(value),
         "updated_at": iso(value.updated_at),
     }
 
