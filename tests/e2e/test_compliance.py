@@ -399,7 +399,7 @@ def test_consent_history_lists_request_and_reply(local_stack, api):
 
     assert history["phone"] == phone
     assert Counter(entry["action"] for entry in history["entries"]) == Counter(
-        {"opt_in_requested": 1, "opted_in": 1}
+        {"opt_in_requested": 1, "opted_in": 1, "confirmation_sent": 1}
     )
     requested = entries["opt_in_requested"]
     assert requested["text"] == request_text["body"]
@@ -429,7 +429,11 @@ def test_consent_history_csv_has_header_and_rows(local_stack, api):
     assert rows[0][:4] == ["phone", "recorded_at", "action", "status_after"]
     assert "message_id" in rows[0]
     # Both entries carry the same instant, because the local clock does not move between them.
-    assert sorted(row[rows[0].index("action")] for row in rows[1:]) == ["opt_in_requested", "opted_out"]
+    assert sorted(row[rows[0].index("action")] for row in rows[1:]) == [
+        "confirmation_sent",
+        "opt_in_requested",
+        "opted_out",
+    ]
     assert {row[0] for row in rows[1:]} == {phone}
 
 

@@ -420,3 +420,25 @@ def test_first_stop_confirmation_is_never_limited(world):
     world.reply(contact.mobile_phone, "STOP")
 
     assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1
+
+
+def test_stop_confirmation_is_in_the_ledger_with_its_text(world):
+    contact = world.contact()
+    world.request(contact)
+
+    world.reply(contact.mobile_phone, "STOP")
+
+    entry = world.ledger(contact.mobile_phone)[-1]
+    assert entry.action.value == "confirmation_sent"
+    assert entry.text == world.texts_to(contact.mobile_phone)[-1]
+    assert entry.direction == "outbound"
+
+
+def test_repeated_stop_adds_no_confirmation_entry(world):
+    contact = world.opted_out_contact()
+    entries_before = len(world.ledger(contact.mobile_phone))
+    world.clock.advance(3601)
+
+    world.reply(contact.mobile_phone, "STOP")
+
+    assert len(world.ledger(contact.mobile_phone)) == entries_before

@@ -51,7 +51,7 @@ def test_ledger_of_one_instant_keeps_request_before_reply(world):
 
     actions = [entry.action.value for entry in world.ledger(contact.mobile_phone)]
 
-    assert actions == ["opt_in_requested", "opted_in"]
+    assert actions == ["opt_in_requested", "opted_in", "confirmation_sent"]
 
 
 def test_start_after_stop_confirms_every_company(world):

@@ -365,7 +365,7 @@ def test_consent_history_lists_ledger_of_current_number(world):
 
     _, entries = world.tasks.consent_history(world.COMPANY_ID, contact.contact_id)
 
-    assert [entry.action.value for entry in entries] == ["opt_in_requested", "opted_in"]
+    assert [entry.action.value for entry in entries] == ["opt_in_requested", "opted_in", "confirmation_sent"]
 
 
 # Repeated Send --------------------------------------------------------------------------------------

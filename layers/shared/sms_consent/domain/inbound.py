@@ -154,7 +154,9 @@ class InboundService:
             self._telemetry.count("ReplyFromUnknownPhone")
             return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.IGNORED)
         # A repeated STOP changes nothing; its confirmation is limited like a help text.
-        self._send_reply(sms, reply, limited=not changed)
+        self._send_reply(
+            sms, reply, limited=not changed, confirmed=changed, confirmed_status=ConsentStatus.OPTED_OUT
+        )
         return InboundOutcome(ReplyIntent.OPT_OUT, ReplyResult.OPTED_OUT, changed, reply.body)
 
     def _opt_in(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
@@ -182,7 +184,9 @@ class InboundService:
         for company_id in changed:
             self._telemetry.count("OptInConfirmed")
             self._event("Opt-In Confirmed", company_id, phone)
-        self._send_reply(sms, reply, opted_in=changed)
+        self._send_reply(
+            sms, reply, opted_in=changed, confirmed=changed, confirmed_status=ConsentStatus.OPTED_IN
+        )
         return InboundOutcome(ReplyIntent.OPT_IN, ReplyResult.OPTED_IN, changed, reply.body)
 
     def _help(self, sms: InboundSms, phone: str, our_number: str, senders: list[Consent]) -> InboundOutcome:
@@ -303,7 +307,13 @@ class InboundService:
         )
 
     def _send_reply(
-        self, sms: InboundSms, reply: PendingReply, limited: bool = False, opted_in: Sequence[str] = ()
+        self,
+        sms: InboundSms,
+        reply: PendingReply,
+        limited: bool = False,
+        opted_in: Sequence[str] = (),
+        confirmed: Sequence[str] = (),
+        confirmed_status: ConsentStatus | None = None,
     ) -> None:
         """Send the stored reply from the number that received the message, then flag it sent.
 
@@ -313,7 +323,8 @@ class InboundService:
         a message that changed nothing) is held back inside it, so a repeated STOP gets no second
         confirmation and two auto-responders cannot text each other without end. ``opted_in``
         lists the companies a YES or START just opted in; if the provider still reports the phone
-        as opted out, they go back to opted out, because no text can reach it.
+        as opted out, they go back to opted out, because no text can reach it. Each company in
+        ``confirmed`` gets a ledger entry with the exact confirmation text and its message id.
         """
         now = self._clock.now()
         opened = self._consents.claim_reply_slot(
@@ -362,6 +373,24 @@ class InboundService:
                 self._consents.record_outbound(
                     OutboundMessage(sent.message_id, reply.company_id, reply.destination, reply.kind, now)
                 )
+            if confirmed_status is not None:
+                for company_id in confirmed:
+                    self._consents.append_ledger(
+                        LedgerEntry(
+                            company_id=company_id,
+                            phone=reply.destination,
+                            recorded_at=now,
+                            entry_id=new_entry_id(),
+                            action=LedgerAction.CONFIRMATION_SENT,
+                            status_after=confirmed_status,
+                            cause=Cause.RECIPIENT_REPLY,
+                            direction="outbound",
+                            text=reply.body,
+                            message_id=sent.message_id,
+                            origination_number=reply.origination,
+                            destination_number=reply.destination,
+                        )
+                    )
         self._consents.mark_reply_sent(sms.inbound_message_id)
 
     def _restore_provider_opt_out(self, reply: PendingReply, company_ids: Sequence[str]) -> None:

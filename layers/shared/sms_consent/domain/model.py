@@ -76,6 +76,7 @@ class LedgerAction(StrEnum):
     OPTED_OUT = "opted_out"
     HELP_SENT = "help_sent"
     REPLY_IGNORED = "reply_ignored"
+    CONFIRMATION_SENT = "confirmation_sent"
 
 
 @dataclass
