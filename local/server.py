@@ -22,7 +22,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from local import REPO_ROOT
-from local.apigateway import HttpRequest, RouteTable, build_event, to_http_response
+from local.apigateway import COMPANY_HEADER, HttpRequest, RouteTable, build_event, to_http_response
 from local.wsgi import make_threaded_server
 
 if TYPE_CHECKING:
@@ -153,6 +153,16 @@ class LocalHttpServer:
         if match is None:
             # The deployed HTTP API returns this body for a route the template does not declare.
             return json_response(404, {"message": "Not Found"})
+        if not request.headers.get(COMPANY_HEADER):
+            # The deployed JWT authorizer rejects a request without a token before any function runs,
+            # with this body. The hint is local only: the header stands in for the token's claim.
+            return json_response(
+                401,
+                {
+                    "message": "Unauthorized",
+                    "hint": f"send {COMPANY_HEADER}: <company id>; locally it stands in for the JWT claim",
+                },
+            )
         http_request = HttpRequest(
             method=request.method,
             path=request.path,
