@@ -12,12 +12,13 @@ import io
 import itertools
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
 import pytest
 import requests
+
+from tests.e2e.company_api import CompanyApi
 
 pytestmark = pytest.mark.e2e
 
@@ -50,57 +51,6 @@ def new_florida_phone() -> str:
     phone = f"+13055550{100 + suffix}"
     assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
     return phone
-
-
-@dataclass
-class CompanyApi:
-    """HTTP helpers bound to one company of the running local stack."""
-
-    stack: Any
-    company_id: str
-
-    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
-        return self.stack.call(method, path, self.company_id, body)
-
-    def expect(self, status: int, method: str, path: str, body: Any = None) -> Any:
-        response = self.call(method, path, body)
-        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def create_contact(self, name: str, phone: str | None) -> str:
-        return self.expect(201, "POST", "/contacts", {"name": name, "mobile_phone": phone})["contact_id"]
-
-    def create_property(self, parties: dict[str, str], task_roles: list[str]) -> tuple[str, str]:
-        """Create a property with ``parties`` (contact id to role) and one SMS task; return both ids."""
-        body = {
-            "address": "9 Washington Street, Hoboken, NJ",
-            "parties": [{"contact_id": contact_id, "role": role} for contact_id, role in parties.items()],
-            "sms_tasks": [
-                {
-                    "name": "Walkthrough",
-                    "message": "Final walkthrough on Thursday.",
-                    "recipient_roles": task_roles,
-                }
-            ],
-        }
-        created = self.expect(201, "POST", "/properties", body)
-        return created["property_id"], created["task_ids"][0]
-
-    def launch(self, property_id: str) -> None:
-        self.expect(202, "POST", f"/properties/{property_id}/launch")
-        self.stack.wait_for_idle()
-
-    def launch_for(self, contact_id: str, role: str = "buyer") -> str:
-        """Create and launch a property whose one SMS task goes to the contact; return its id."""
-        property_id, _ = self.create_property({contact_id: role}, [role])
-        self.launch(property_id)
-        return property_id
-
-    def sms(self, contact_id: str) -> dict[str, Any]:
-        return self.expect(200, "GET", f"/contacts/{contact_id}")["sms"]
-
-    def texts(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return self.stack.outbox(self.company_id, kind)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e.company_api import CompanyApi
+
 pytestmark = pytest.mark.e2e
 
 # Monday 7 December 2026, 10:00 in New York.
@@ -37,48 +39,10 @@ def new_phone() -> str:
 
 
 @dataclass
-class CompanyApi:
-    """HTTP helpers bound to one company of the running local stack."""
+class ReliabilityApi(CompanyApi):
+    """`CompanyApi` that also reports the dead letters added since the test started."""
 
-    stack: Any
-    company_id: str
     dead_letters_at_start: int = 0
-
-    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
-        return self.stack.call(method, path, self.company_id, body)
-
-    def expect(self, status: int, method: str, path: str, body: Any = None) -> Any:
-        response = self.call(method, path, body)
-        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def create_contact(self, name: str, phone: str | None) -> str:
-        return self.expect(201, "POST", "/contacts", {"name": name, "mobile_phone": phone})["contact_id"]
-
-    def create_property(self, parties: dict[str, str], task_roles: list[str]) -> tuple[str, str]:
-        """Create a property with ``parties`` (contact id to role) and one SMS task; return both ids."""
-        body = {
-            "address": "300 Sinatra Drive, Hoboken, NJ",
-            "parties": [{"contact_id": contact_id, "role": role} for contact_id, role in parties.items()],
-            "sms_tasks": [
-                {"name": "Closing", "message": "Closing on Friday.", "recipient_roles": task_roles}
-            ],
-        }
-        created = self.expect(201, "POST", "/properties", body)
-        return created["property_id"], created["task_ids"][0]
-
-    def launch(self, property_id: str) -> None:
-        self.expect(202, "POST", f"/properties/{property_id}/launch")
-        self.stack.wait_for_idle()
-
-    def sms(self, contact_id: str) -> dict[str, Any]:
-        return self.expect(200, "GET", f"/contacts/{contact_id}")["sms"]
-
-    def history(self, contact_id: str) -> list[dict[str, Any]]:
-        return self.expect(200, "GET", f"/contacts/{contact_id}/consent-history")["entries"]
-
-    def texts(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return self.stack.outbox(self.company_id, kind)
 
     def new_dead_letters(self) -> list[str]:
         """Return the functions whose events failed every attempt since this test started."""
@@ -99,7 +63,7 @@ def api(local_stack, company_id) -> CompanyApi:
     local_stack.wait_for_idle()
     # NOTE: each test checks new_dead_letters() itself. A fixture teardown cannot, because the
     # e2e conftest stops the stack before fixture teardowns run after the session's last e2e test.
-    company = CompanyApi(local_stack, company_id, len(dead_letters(local_stack)))
+    company = ReliabilityApi(local_stack, company_id, len(dead_letters(local_stack)))
     company.expect(200, "PUT", "/company", {"name": COMPANY_NAME})
     return company
 

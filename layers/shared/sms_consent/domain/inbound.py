@@ -22,7 +22,7 @@ from sms_consent.domain.model import (
     OutboundMessage,
     new_entry_id,
 )
-from sms_consent.domain.opt_in import publish_quietly
+from sms_consent.domain.opt_in import publish_quietly, record_provider_opt_out
 from sms_consent.domain.phone import mask_phone, normalize_phone
 from sms_consent.domain.ports import (
     ConsentChange,
@@ -394,40 +394,16 @@ class InboundService:
         self._consents.mark_reply_sent(sms.inbound_message_id)
 
     def _restore_provider_opt_out(self, reply: PendingReply, company_ids: Sequence[str]) -> None:
-        if not company_ids:
-            return
-        now = self._clock.now()
-        changes = []
-        for consent in self._consents.consents_for_phone(reply.destination):
-            if consent.company_id not in company_ids or consent.status is not ConsentStatus.OPTED_IN:
-                continue
-            changes.append(
-                ConsentChange(
-                    consent=consent.with_status(ConsentStatus.OPTED_OUT, now),
-                    ledger_entry=LedgerEntry(
-                        company_id=consent.company_id,
-                        phone=reply.destination,
-                        recorded_at=now,
-                        entry_id=new_entry_id(),
-                        action=LedgerAction.OPTED_OUT,
-                        status_after=ConsentStatus.OPTED_OUT,
-                        cause=Cause.PROVIDER_REPORT,
-                        direction="none",
-                        origination_number=reply.origination,
-                        destination_number=reply.destination,
-                    ),
-                    expected_status=ConsentStatus.OPTED_IN,
-                )
+        for company_id in company_ids:
+            record_provider_opt_out(
+                self._consents,
+                self._publisher,
+                self._telemetry,
+                self._clock.now(),
+                company_id,
+                reply.destination,
+                reply.origination,
             )
-        if not changes:
-            return
-        try:
-            self._consents.apply_changes(changes)
-        except (DuplicateChange, StaleConsent):
-            return
-        for change in changes:
-            self._telemetry.count("OptedOut")
-            self._event("Opted Out", change.consent.company_id, reply.destination)
 
     def _event(self, detail_type: str, company_id: str, phone: str) -> None:
         publish_quietly(

@@ -421,7 +421,7 @@ class OptInService:
         try:
             sent = self._sender.send(sms)
         except DestinationOptedOut:
-            self.mark_opted_out_by_provider(company.company_id, claim.phone, pending_claim=claim)
+            self.mark_opted_out_by_provider(company.company_id, claim.phone)
             return RecipientOutcome(
                 OutcomeKind.SKIPPED, claim.phone, contact_ids, SkipReason.PROVIDER_OPTED_OUT
             )
@@ -480,51 +480,17 @@ class OptInService:
             message_id=sent.message_id,
         )
 
-    def mark_opted_out_by_provider(
-        self, company_id: str, phone: str, pending_claim: OptInClaim | None = None
-    ) -> bool:
+    def mark_opted_out_by_provider(self, company_id: str, phone: str) -> bool:
         """Record an opt-out that the SMS provider reported; returns whether the consent changed."""
-        now = self._clock.now()
-        current = self._consents.get_phone_consents(company_id, [phone]).get(phone)
-        consent = current.consent if current else Consent(company_id, phone)
-        if consent.status is ConsentStatus.OPTED_OUT:
-            return False
-        if consent.origination_number is None:
-            # A reply (START) is matched by the number it was sent to; without one it could not undo this.
-            consent = replace(consent, origination_number=self._policy.origination_number)
-        change = ConsentChange(
-            consent=consent.with_status(ConsentStatus.OPTED_OUT, now),
-            ledger_entry=LedgerEntry(
-                company_id=company_id,
-                phone=phone,
-                recorded_at=now,
-                entry_id=new_entry_id(),
-                action=LedgerAction.OPTED_OUT,
-                status_after=ConsentStatus.OPTED_OUT,
-                cause=Cause.PROVIDER_REPORT,
-                direction="none",
-            ),
-            expected_status=consent.status,
-        )
-        try:
-            self._consents.apply_changes([change])
-        except (DuplicateChange, StaleConsent):
-            return False
-        self._telemetry.count("OptedOut")
-        publish_quietly(
+        return record_provider_opt_out(
+            self._consents,
             self._publisher,
             self._telemetry,
-            DomainEvent(
-                "Opted Out",
-                {
-                    "company_id": company_id,
-                    "phone": phone,
-                    "cause": Cause.PROVIDER_REPORT.value,
-                    "at": now.isoformat(),
-                },
-            ),
+            self._clock.now(),
+            company_id,
+            phone,
+            self._policy.origination_number,
         )
-        return True
 
     # Helpers ------------------------------------------------------------------------------------
 
@@ -572,6 +538,65 @@ class OptInService:
         else:
             fields["message_id"] = outcome.message_id
             logger.info("Opt-in request sent", extra=fields)
+
+
+def record_provider_opt_out(
+    consents: ConsentRepository,
+    publisher: EventPublisher,
+    telemetry: Telemetry,
+    now: datetime,
+    company_id: str,
+    phone: str,
+    origination_number: str,
+) -> bool:
+    """Set a phone's consent in one company to opted out because the SMS provider reports it so.
+
+    Appends a ledger entry (cause ``provider_report``) and publishes ``Opted Out``. Returns False,
+    writing nothing, when the consent is already opted out or changed concurrently.
+    ``origination_number`` is stored when the consent has none: a START is matched by the number
+    it was sent to, so without one the recipient could never undo this opt-out.
+    """
+    current = consents.get_phone_consents(company_id, [phone]).get(phone)
+    consent = current.consent if current else Consent(company_id, phone)
+    if consent.status is ConsentStatus.OPTED_OUT:
+        return False
+    if consent.origination_number is None:
+        consent = replace(consent, origination_number=origination_number)
+    change = ConsentChange(
+        consent=consent.with_status(ConsentStatus.OPTED_OUT, now),
+        ledger_entry=LedgerEntry(
+            company_id=company_id,
+            phone=phone,
+            recorded_at=now,
+            entry_id=new_entry_id(),
+            action=LedgerAction.OPTED_OUT,
+            status_after=ConsentStatus.OPTED_OUT,
+            cause=Cause.PROVIDER_REPORT,
+            direction="none",
+            origination_number=consent.origination_number,
+            destination_number=phone,
+        ),
+        expected_status=consent.status,
+    )
+    try:
+        consents.apply_changes([change])
+    except (DuplicateChange, StaleConsent):
+        return False
+    telemetry.count("OptedOut")
+    publish_quietly(
+        publisher,
+        telemetry,
+        DomainEvent(
+            "Opted Out",
+            {
+                "company_id": company_id,
+                "phone": phone,
+                "cause": Cause.PROVIDER_REPORT.value,
+                "at": now.isoformat(),
+            },
+        ),
+    )
+    return True
 
 
 def publish_quietly(publisher: EventPublisher, telemetry: Telemetry, event: DomainEvent) -> None:

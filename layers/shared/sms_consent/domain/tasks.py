@@ -19,7 +19,7 @@ from sms_consent.domain.model import (
     SmsStatus,
     SmsTask,
 )
-from sms_consent.domain.opt_in import ConsentPolicy, OptInService, publish_quietly
+from sms_consent.domain.opt_in import ConsentPolicy, publish_quietly, record_provider_opt_out
 from sms_consent.domain.phone import mask_phone
 from sms_consent.domain.ports import (
     ConsentRepository,
@@ -308,15 +308,15 @@ class TaskService:
         return TaskSendOutcome(recipient, "sent", message_id=sent.message_id)
 
     def _on_provider_opt_out(self, company_id: str, phone: str) -> None:
-        OptInService(
-            self._directory,
+        record_provider_opt_out(
             self._consents,
-            self._sender,
             self._publisher,
-            self._clock,
-            self._policy,
             self._telemetry,
-        ).mark_opted_out_by_provider(company_id, phone)
+            self._clock.now(),
+            company_id,
+            phone,
+            self._policy.origination_number,
+        )
 
     def _property(self, company_id: str, property_id: str) -> Property:
         prop = self._directory.get_property(company_id, property_id)
