@@ -1,8 +1,8 @@
 """Count DynamoDB calls per operation with a botocore event hook, against moto.
 
 The budget: an opt-in request costs one transactional write (cooldown claim plus pending consent)
-and at most one more write (the outbound message id); launch reads its recipients' consents in
-batches; nothing scans.
+and at most one more write (the outbound message id). Launch reads its recipients' consents in
+batches, and nothing scans.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class CallCounter:
         self.calls[model.name] += 1
 
     def take(self) -> Counter[str]:
-        taken, self.calls = self.calls, Counter()
-        return taken
+        counted, self.calls = self.calls, Counter()
+        return counted
 
 
 def _environment() -> None:

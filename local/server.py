@@ -155,12 +155,12 @@ class LocalHttpServer:
             return json_response(404, {"message": "Not Found"})
         if not request.headers.get(COMPANY_HEADER):
             # The deployed JWT authorizer rejects a request without a token before any function runs,
-            # with this body. The hint is local only: the header stands in for the token's claim.
+            # with this body. The hint is local only, because locally the header replaces the token's claim.
             return json_response(
                 401,
                 {
                     "message": "Unauthorized",
-                    "hint": f"send {COMPANY_HEADER}: <company id>; locally it stands in for the JWT claim",
+                    "hint": f"send {COMPANY_HEADER}: <company id>; locally it replaces the JWT claim",
                 },
             )
         http_request = HttpRequest(

@@ -223,8 +223,8 @@ class InMemoryConsents:
 
     def _claim_window(self, key: tuple[str, ...], now: datetime, until: datetime) -> bool:
         with self._lock:
-            held = self.windows.get(key)
-            if held is not None and held > now:
+            claimed_until = self.windows.get(key)
+            if claimed_until is not None and claimed_until > now:
                 return False
             self.windows[key] = until
             return True

@@ -13,5 +13,5 @@ resolver = request_opt_in_resolver()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    """Send one opt-in request, or answer why it cannot go out now."""
+    """Send one opt-in request, or return why it cannot go out now."""
     return resolver.resolve(event, context)

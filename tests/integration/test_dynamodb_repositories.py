@@ -1052,7 +1052,7 @@ def test_task_send_claim_blocks_second_claim(consents):
     assert consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, until) is False
 
 
-def test_task_send_claim_expired_but_present_can_be_claimed(consents):
+def test_task_send_claim_after_expiry(consents):
     consents.claim_task_send(COMPANY, "task-1", PHONE, NOW, NOW + timedelta(minutes=10))
     later = NOW + timedelta(minutes=11)
 

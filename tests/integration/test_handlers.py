@@ -410,7 +410,8 @@ def test_consent_history_csv_neutralizes_formula_replies(world):
 
     assert response["statusCode"] == 200
     assert "'=HYPERLINK" in response["body"]
-    assert "\n=HYPERLINK" not in response["body"] and ",=HYPERLINK" not in response["body"]
+    assert "\n=HYPERLINK" not in response["body"]
+    assert ",=HYPERLINK" not in response["body"]
 
 
 def test_inbound_stop_with_lone_surrogate_still_opts_out(world):

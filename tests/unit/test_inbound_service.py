@@ -422,7 +422,7 @@ def test_first_stop_confirmation_is_never_limited(world):
     assert len(world.texts_to(contact.mobile_phone)) == texts_before + 1
 
 
-def test_stop_confirmation_is_in_the_ledger_with_its_text(world):
+def test_stop_confirmation_in_ledger(world):
     contact = world.contact()
     world.request(contact)
 

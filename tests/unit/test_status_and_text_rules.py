@@ -76,7 +76,7 @@ def test_sender_name_drops_emoji_to_stay_gsm7():
     assert measure(text).segments == 1
 
 
-def test_sender_name_of_emoji_only_name_is_company_id():
+def test_sender_name_emoji_only_uses_id():
     assert messages.sender_name(Company("c-1", "🏠🏠")) == "c-1"
 
 
@@ -160,7 +160,7 @@ def test_sender_name_keeps_hebrew_and_latin_words():
     assert messages.sender_name(Company("c-1", "שלום Realty")) == "שלום Realty"
 
 
-def test_start_after_provider_opt_out_stays_opted_out_when_provider_blocks(world):
+def test_start_still_blocked_by_provider(world):
     from sms_consent.errors import DestinationOptedOut
 
     contact = world.contact()

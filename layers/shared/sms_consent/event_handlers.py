@@ -132,7 +132,7 @@ def _inbound_message(raw: str, telemetry: Any) -> InboundSmsMessage | Dropped:
         return Dropped("malformed")
     if isinstance(data, dict):
         # A lone UTF-16 surrogate in the JSON (a broken emoji) would fail validation and lose the
-        # reply, a STOP included; replace it so the rest of the text still counts.
+        # reply, a STOP included. Replacing it keeps the rest of the text.
         data = {key: _without_lone_surrogates(value) for key, value in data.items()}
     return parse_or_drop(InboundSmsMessage, data, telemetry, "inbound_sms")
 

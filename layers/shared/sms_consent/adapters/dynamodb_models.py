@@ -294,7 +294,7 @@ class InboundMarkerItem(ConsentTableItem):
     dedupe_key = UnicodeAttribute()
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
-    # The text that answers the message, kept until it is sent so a retry can still send it.
+    # The reply to the message, kept until it is sent so a retry can still send it.
     reply_destination = UnicodeAttribute(null=True)
     reply_origination = UnicodeAttribute(null=True)
     reply_body = UnicodeAttribute(null=True)

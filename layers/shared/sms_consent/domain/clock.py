@@ -21,7 +21,7 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to; used by tests and by the local stack."""
+    """A clock that moves only when a test or the local stack sets or advances it."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime.now(UTC)

@@ -69,10 +69,10 @@ class InboundOutcome:
 
 
 class InboundService:
-    """Apply a recipient's reply to the consents it concerns, then answer it with at most one text.
+    """Apply a recipient's reply to the consents it concerns, then reply to it with at most one text.
 
     A reply is matched to the companies that texted the phone from the number it was sent to. An
-    opt-out applies to all of them; an opt-in is credited to the company whose request it answers.
+    opt-out applies to all of them, and an opt-in is credited to the company whose request it replies to.
     The consent change, its ledger entry and the inbound message id are written in one transaction,
     so a redelivered message changes nothing the second time.
     """
@@ -205,7 +205,7 @@ class InboundService:
         """Handle a redelivered message: change nothing, but send its reply if that never went out.
 
         The reply is stored with the message's marker and flagged once sent, so a retry after a
-        failed send still answers the recipient, and a plain redelivery sends nothing.
+        failed send still reaches the recipient, and a plain redelivery sends nothing.
         """
         self._telemetry.count("InboundDuplicateDropped")
         unsent = self._consents.unsent_reply(sms.inbound_message_id)
@@ -219,7 +219,7 @@ class InboundService:
     def _opt_in_targets(self, sms: InboundSms, senders: list[Consent]) -> list[Consent]:
         """Find the consents a YES or START is credited to.
 
-        First the company whose request the reply answers (``previousPublishedMessageId``), then
+        First the company whose text the reply follows (``previousPublishedMessageId``), then
         the most recent pending request to the phone from this number. Failing both, a phone that
         opted out re-subscribes to every company it opted out of from this number, because its
         STOP applied to all of them.
@@ -228,7 +228,7 @@ class InboundService:
         if sms.previous_published_message_id:
             message = self._consents.find_outbound_message(sms.previous_published_message_id)
             if message is not None and any(c.company_id == message.company_id for c in senders):
-                # The reply answers a known text of this company, so it can only be that
+                # The reply follows a known text of this company, so it can only be that
                 # company's: a second YES must not opt in another company that asked too.
                 return [c for c in answerable if c.company_id == message.company_id]
         pending = [c for c in senders if c.status is ConsentStatus.PENDING]
@@ -318,13 +318,15 @@ class InboundService:
         """Send the stored reply from the number that received the message, then flag it sent.
 
         A retryable failure propagates, so the retry finds the reply unsent and sends it. A crash
-        between the send and the flag can repeat this one reply once. Every reply opens a
-        ``reply_repeat_window`` for its kind and number, and a ``limited`` reply (one that answers
-        a message that changed nothing) is held back inside it, so a repeated STOP gets no second
-        confirmation and two auto-responders cannot text each other without end. ``opted_in``
-        lists the companies a YES or START just opted in; if the provider still reports the phone
-        as opted out, they go back to opted out, because no text can reach it. Each company in
-        ``confirmed`` gets a ledger entry with the exact confirmation text and its message id.
+        between the send and the flag can repeat this one reply once.
+
+        Every reply opens a ``reply_repeat_window`` for its kind and number. A ``limited`` reply
+        (to a message that changed nothing) is held back inside that window. So a repeated STOP
+        gets no second confirmation, and two auto-responders cannot text each other without end.
+
+        ``opted_in`` lists the companies a YES or START just opted in. If the provider still
+        reports the phone as opted out, they go back to opted out, because no text can reach it.
+        Each company in ``confirmed`` gets a ledger entry with the exact text and its message id.
         """
         now = self._clock.now()
         opened = self._consents.claim_reply_slot(

@@ -1,4 +1,4 @@
-"""Who gets an opt-in request when a property is launched or someone becomes an SMS recipient later."""
+"""Opt-in requests for recipients of a launched property and for those who become recipients later."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ class LifecycleService:
         if prop is None or not prop.launched:
             return []
         recipients = set(prop.sms_recipient_ids())
-        wanted = [contact_id for contact_id in contact_ids if contact_id in recipients]
-        return self._opt_in.request_for_contacts(company_id, wanted, Cause.RECIPIENT_ADDED, event_id)
+        sms_recipients = [contact_id for contact_id in contact_ids if contact_id in recipients]
+        return self._opt_in.request_for_contacts(company_id, sms_recipients, Cause.RECIPIENT_ADDED, event_id)
 
     def on_contact_updated(self, company_id: str, contact_id: str, event_id: str) -> list[RecipientOutcome]:
         for property_id in self._directory.property_ids_of_contact(company_id, contact_id):

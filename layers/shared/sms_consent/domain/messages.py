@@ -32,7 +32,7 @@ def sender_name(company: Company) -> str:
 
     Curly quotes, odd spaces and accents become their GSM-7 lookalikes. Emoji and other symbols
     are dropped, because one of them would turn the whole text into UCS-2 and triple its segments
-    while naming nobody. Letters of other scripts stay (the text is then UCS-2), so a name such
+    without naming the company. Letters of other scripts stay (the text is then UCS-2), so a name such
     as "東京不動産" still names the company. A name with nothing left falls back to the company id.
     """
     friendly = "".join(

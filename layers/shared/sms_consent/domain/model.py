@@ -56,7 +56,7 @@ class SmsStatus(StrEnum):
 
 
 class Cause(StrEnum):
-    """What made the service send a text or change a consent; stored in the consent ledger."""
+    """Reason the service sent a text or changed a consent, as stored in the consent ledger."""
 
     LAUNCH = "launch"
     PARTY_ADDED = "party_added"

@@ -275,10 +275,10 @@ class OptInService:
         because the deferred request was meant for the number they had then.
         """
         contacts = self._directory.get_contacts(scheduled.company_id, scheduled.contact_ids)
-        still_wanted = [
+        reachable_contact_ids = [
             contact.contact_id for contact in contacts.values() if usable_phone(contact)[0] == scheduled.phone
         ]
-        if not still_wanted:
+        if not reachable_contact_ids:
             outcome = RecipientOutcome(
                 OutcomeKind.SKIPPED,
                 scheduled.phone,
@@ -295,7 +295,7 @@ class OptInService:
         outcome = self._request_phone(
             company,
             scheduled.phone,
-            still_wanted,
+            reachable_contact_ids,
             current,
             scheduled.cause,
             operation_token(operation_id, scheduled.phone),

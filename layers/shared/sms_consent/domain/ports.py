@@ -76,7 +76,7 @@ class ConsentChange:
 
 @dataclass(frozen=True)
 class PendingReply:
-    """The text that answers an inbound message, stored with the message's marker until sent."""
+    """The reply to an inbound message, stored with the message's marker until sent."""
 
     destination: str
     origination: str

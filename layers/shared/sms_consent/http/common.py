@@ -122,8 +122,8 @@ class GuardedHttpResolver(APIGatewayHttpResolver):
     """An HTTP API resolver that rejects unauthenticated and oversized requests first.
 
     Powertools validates the body before middlewares run, so a guard written as a middleware would
-    answer a caller without a token with the body schema's errors. This check runs on the raw
-    event, before routing and validation.
+    send a caller without a token the body schema's errors. This check runs on the raw event,
+    before routing and validation.
     """
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -146,8 +146,8 @@ def opt_in_outcome(value: RecipientOutcome) -> dict[str, Any]:
     }
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula; a reply text is
-# written by the recipient, so the export must never let it run.
+# A spreadsheet runs a cell that starts with one of these as a formula. Reply texts are written
+# by recipients, so the export must never let one run.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
